@@ -1,0 +1,222 @@
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// MaxLimits is the most (rule, limit) pairs one decision may cover.
+const MaxLimits = 16
+
+// ErrTooManyLimits is returned when a decision would cover more than
+// MaxLimits limits.
+var ErrTooManyLimits = errors.New("ratelimit: too many limits in one decision")
+
+// Policy is a named set of limits, such as "per-client" with 3/minute and
+// 50/day. Name appears in the RateLimit-Policy header and must be a short
+// token; Note, when set, is added to the 429 message in parentheses
+// ("per IP").
+type Policy struct {
+	Name   string
+	Note   string
+	Limits []Limit
+}
+
+// Rule applies a Policy to one key. Stores keep the counters of a rule
+// under its policy name and key; a caller that wants a later Redis Cluster
+// to keep all keys of one decision in one slot puts a common hash tag in
+// braces into each key ("{a1b2}c3d4").
+type Rule struct {
+	Policy *Policy
+	Key    string
+}
+
+// Result is a Store's decision.
+//
+// When Allowed, Policy, Limit and Remaining describe the limit with the
+// least room left after counting the request. When refused, they describe
+// the limit that keeps the request out longest, Remaining is 0 and
+// RetryAfter is the earliest moment at which every limit admits a request.
+// ResetAfter is the time until that limit's quota is whole again.
+type Result struct {
+	Allowed    bool
+	Policy     string
+	Note       string
+	Limit      Limit
+	Remaining  int
+	RetryAfter time.Duration
+	ResetAfter time.Duration
+	// Refused has bit i set when rule i had no room.
+	Refused uint64
+}
+
+// Store makes rate-limit decisions. Allow counts a request under every
+// rule if, and only if, every limit of every rule has room for it; it does
+// so in one atomic step, so concurrent callers (in one process or, for a
+// shared store, in many) never admit more than the limits allow. A request
+// that is refused is not counted. Implementations are safe for concurrent
+// use.
+type Store interface {
+	Allow(ctx context.Context, rules []Rule) (Result, error)
+}
+
+// Algorithm names how a store counts requests.
+type Algorithm string
+
+// The algorithms. See the README for what each costs.
+const (
+	// SlidingWindow weighs the previous fixed window's count by how much
+	// of it still overlaps the sliding window: two counters per key,
+	// smooth at window edges, an estimate that assumes the previous
+	// window's requests were spread evenly.
+	SlidingWindow Algorithm = "sliding-window"
+	// FixedWindow counts per calendar window (INCR and EXPIRE): the
+	// cheapest, but a client can send twice the limit across a window
+	// edge.
+	FixedWindow Algorithm = "fixed-window"
+	// SlidingLog keeps the time of every admitted request in the window:
+	// exact, with memory that grows with the limit.
+	SlidingLog Algorithm = "sliding-log"
+)
+
+// ParseAlgorithm checks an algorithm name; "" means SlidingWindow.
+func ParseAlgorithm(s string) (Algorithm, error) {
+	switch a := Algorithm(s); a {
+	case "":
+		return SlidingWindow, nil
+	case SlidingWindow, FixedWindow, SlidingLog:
+		return a, nil
+	}
+	return "", fmt.Errorf("ratelimit: unknown algorithm %q: want sliding-window, fixed-window or sliding-log", s)
+}
+
+// usage is what one limit says about one request, in microseconds.
+type usage struct {
+	fits       bool
+	remaining  int   // after counting the request, if it fits
+	retryAfter int64 // until the request fits, if it does not
+	resetAfter int64 // until the whole quota is back, after counting if it fits
+}
+
+// slidingUsage computes a sliding-window counter's answer from the counts
+// of the previous and the current fixed window, elapsed microseconds into
+// the current one. The Redis script makes the same comparison with the
+// same floating-point operations, so both stores agree to the request.
+func slidingUsage(l Limit, prev, cur, elapsed int64) usage {
+	w := l.Window.Microseconds()
+	lim := float64(l.Requests)
+	est := float64(prev)*float64(w-elapsed)/float64(w) + float64(cur)
+	if est+1 <= lim {
+		reset := w - elapsed + w
+		return usage{fits: true, remaining: int(lim - est - 1), resetAfter: reset}
+	}
+	var retry float64
+	if float64(cur)+1 <= lim {
+		// Room comes back within this window as the previous window's
+		// weight shrinks.
+		retry = float64(w-elapsed) - (lim-float64(cur)-1)*float64(w)/float64(prev)
+	} else {
+		// Not before the next window, where this one's count is
+		// weighed down.
+		retry = float64(w-elapsed) + float64(w) - (lim-1)*float64(w)/float64(cur)
+	}
+	reset := w - elapsed
+	if cur > 0 {
+		reset += w
+	}
+	return usage{retryAfter: ceilMicros(retry), resetAfter: reset}
+}
+
+func fixedUsage(l Limit, cur, elapsed int64) usage {
+	w := l.Window.Microseconds()
+	if cur+1 <= int64(l.Requests) {
+		return usage{fits: true, remaining: l.Requests - int(cur) - 1, resetAfter: w - elapsed}
+	}
+	return usage{retryAfter: w - elapsed, resetAfter: w - elapsed}
+}
+
+// logUsage answers for a sliding log holding count timestamps inside the
+// window; blocking is the timestamp whose expiry frees a slot (the
+// count-Requests'th oldest) and newest the latest one.
+func logUsage(l Limit, now, count, blocking, newest int64) usage {
+	w := l.Window.Microseconds()
+	if count+1 <= int64(l.Requests) {
+		return usage{fits: true, remaining: l.Requests - int(count) - 1, resetAfter: w}
+	}
+	return usage{retryAfter: max(blocking+w-now, 1), resetAfter: max(newest+w-now, 1)}
+}
+
+func ceilMicros(f float64) int64 {
+	n := int64(f)
+	if float64(n) < f {
+		n++
+	}
+	return max(n, 1)
+}
+
+// decide folds the usages of every (rule, limit) pair into one Result.
+// owner[i] is the index of the rule that usage i belongs to.
+func decide(rules []Rule, us []usage, owner []int) Result {
+	res := Result{Allowed: true, Remaining: -1}
+	best := -1
+	for i, u := range us {
+		if !u.fits {
+			res.Allowed = false
+			res.Refused |= 1 << owner[i]
+		}
+	}
+	for i, u := range us {
+		switch {
+		case res.Allowed && (best < 0 || u.remaining < us[best].remaining):
+			best = i
+		case !res.Allowed && !u.fits && (best < 0 || u.retryAfter > us[best].retryAfter):
+			best = i
+		}
+	}
+	if best < 0 {
+		return Result{Allowed: true}
+	}
+	p := rules[owner[best]].Policy
+	res.Policy, res.Note = p.Name, p.Note
+	res.Limit = p.Limits[limitIndex(rules, best)]
+	res.ResetAfter = time.Duration(us[best].resetAfter) * time.Microsecond
+	if res.Allowed {
+		res.Remaining = us[best].remaining
+	} else {
+		res.Remaining = 0
+		res.RetryAfter = time.Duration(us[best].retryAfter) * time.Microsecond
+	}
+	return res
+}
+
+// limitIndex maps a flat usage index back to the index of its limit within
+// its rule's policy.
+func limitIndex(rules []Rule, flat int) int {
+	for _, r := range rules {
+		if flat < len(r.Policy.Limits) {
+			return flat
+		}
+		flat -= len(r.Policy.Limits)
+	}
+	return 0
+}
+
+// flatten checks rules and lists, for each (rule, limit) pair, its rule.
+func flatten(rules []Rule, owner *[MaxLimits]int) (int, error) {
+	n := 0
+	for i, r := range rules {
+		if r.Policy == nil {
+			return 0, errors.New("ratelimit: rule without a policy")
+		}
+		for range r.Policy.Limits {
+			if n == MaxLimits || i >= 64 {
+				return 0, ErrTooManyLimits
+			}
+			owner[n] = i
+			n++
+		}
+	}
+	return n, nil
+}
