@@ -1,0 +1,266 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/smartdocs-go/smartdocs/chat"
+	"github.com/smartdocs-go/smartdocs/config"
+	"github.com/smartdocs-go/smartdocs/docs"
+	"github.com/smartdocs-go/smartdocs/handlers"
+	"github.com/smartdocs-go/smartdocs/identity"
+	"github.com/smartdocs-go/smartdocs/ratelimit"
+	"github.com/smartdocs-go/smartdocs/static"
+)
+
+// secretKey is where instances sharing a Redis agree on the key secret.
+const secretKey = "smartdocs:secret"
+
+// app is the wired program.
+type app struct {
+	cfg     config.Config
+	log     *slog.Logger
+	handler http.Handler
+	rdb     *redis.Client
+	docs    *chat.Docs
+	closers []func()
+}
+
+func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func newApp(ctx context.Context, cfg config.Config, stdout io.Writer) (*app, error) {
+	a := &app{cfg: cfg, log: newLogger(cfg, stdout)}
+	ix, err := loadIndex(cfg.DocsDir)
+	if err != nil {
+		return nil, err
+	}
+	a.docs = chat.NewDocs(ix)
+
+	hasher := identity.NewHasher(cfg.Secret)
+	var store ratelimit.Store
+	var health func(context.Context) any
+	if cfg.Redis == nil {
+		mem, err := ratelimit.NewMemoryStore(ratelimit.MemoryOptions{Algorithm: cfg.Algorithm})
+		if err != nil {
+			return nil, err
+		}
+		store = mem
+		health = func(context.Context) any {
+			return map[string]any{"store": "memory", "algorithm": cfg.Algorithm}
+		}
+	} else {
+		a.rdb = redis.NewClient(cfg.Redis)
+		a.closers = append(a.closers, func() { a.rdb.Close() })
+		rs, err := ratelimit.NewRedisStore(a.rdb, ratelimit.RedisOptions{Algorithm: cfg.Algorithm})
+		if err != nil {
+			return nil, err
+		}
+		store = rs
+		if cfg.Secret == nil {
+			a.shareSecret(ctx, hasher)
+		}
+		health = func(ctx context.Context) any {
+			h := map[string]any{"store": "redis", "algorithm": cfg.Algorithm, "redis": "ok"}
+			if err := a.rdb.Ping(ctx).Err(); err != nil {
+				h["redis"] = "unreachable"
+			}
+			return h
+		}
+	}
+
+	var warnOnce sync.Once
+	resolver := identity.NewResolver(cfg.Trusted, func(peer netip.Addr) {
+		warnOnce.Do(func() {
+			a.log.Warn("X-Forwarded-For from a peer that is not a trusted proxy: ignored; if a proxy sits in front of this app, add its range to TRUSTED_PROXIES", "peer", peer.String())
+		})
+	})
+	keys := identity.NewKeys(hasher, cfg.Key)
+	layers := []ratelimit.Layer{{Policy: ratelimit.Policy{Name: "per-client", Limits: cfg.RateLimit}, Key: keys.Client}}
+	if cfg.PerIP != nil {
+		layers = append(layers, ratelimit.Layer{Policy: ratelimit.Policy{Name: "per-ip", Note: "per IP", Limits: cfg.PerIP}, Key: keys.IP})
+	}
+	if cfg.Global != nil {
+		layers = append(layers, ratelimit.Layer{Policy: ratelimit.Policy{Name: "global", Note: "for everyone", Limits: cfg.Global}, Key: func(*http.Request) (string, error) { return "global", nil }})
+	}
+	limiter, err := ratelimit.New(ratelimit.Options{
+		Store:  store,
+		Layers: layers,
+		DryRun: cfg.DryRun,
+		OnError: func(w http.ResponseWriter, r *http.Request, err error) {
+			a.log.Error("rate limiter failed", "err", err)
+			w.Header().Set("Retry-After", "1")
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, `{"detail":"Rate limiter unavailable, try again shortly."}`+"\n")
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.handler = handlers.NewServer(handlers.Deps{
+		Logger:        a.log,
+		Models:        []handlers.Model{{Name: "docs", Description: "Built-in search over the documents; no API key needed.", Engine: a.docs}},
+		DefaultModel:  "docs",
+		Identify:      resolver.Middleware,
+		Limit:         limiter.Handler,
+		LimiterHealth: health,
+		Static:        static.FS,
+	})
+	return a, nil
+}
+
+// loadIndex indexes DOCS_DIR, or the bundled documents when it is "".
+func loadIndex(dir string) (*chat.Index, error) {
+	var fsys fs.FS = docs.FS
+	if dir != "" {
+		fsys = os.DirFS(dir)
+	}
+	ps, err := chat.Load(fsys)
+	if err != nil {
+		if dir != "" {
+			return nil, fmt.Errorf("config: DOCS_DIR=%q: %w", dir, err)
+		}
+		return nil, err
+	}
+	return chat.NewIndex(ps), nil
+}
+
+// shareSecret makes every instance on one Redis hash keys with one
+// secret: the first to start stores a random one (SET NX), the rest read
+// it. While Redis cannot be reached the process keeps its own random
+// secret and tries again in the background.
+func (a *app) shareSecret(ctx context.Context, h *identity.Hasher) {
+	fetch := func() error {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if err := a.rdb.SetNX(ctx, secretKey, hex.EncodeToString(identity.RandomSecret()), 0).Err(); err != nil {
+			return err
+		}
+		s, err := a.rdb.Get(ctx, secretKey).Result()
+		if err != nil {
+			return err
+		}
+		h.SetSecret([]byte(s))
+		return nil
+	}
+	if err := fetch(); err == nil {
+		return
+	} else {
+		a.log.Warn("cannot read the shared key secret from Redis yet; retrying in the background", "err", err)
+	}
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if fetch() == nil {
+					a.log.Info("shared key secret read from Redis")
+					return
+				}
+			}
+		}
+	}()
+}
+
+// Close releases what the app holds.
+func (a *app) Close() {
+	for _, c := range a.closers {
+		c()
+	}
+}
+
+// serve listens on the configured port until ctx ends, then drains.
+func (a *app) serve(ctx context.Context) error {
+	ln, err := net.Listen("tcp", ":"+strconv.Itoa(a.cfg.Port))
+	if err != nil {
+		return fmt.Errorf("listen on PORT=%d: %w", a.cfg.Port, err)
+	}
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    256 << 10,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	a.watchReload(ctx)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	a.log.Info("listening", "addr", ln.Addr().String(), "url", fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port), "store", storeName(a.cfg))
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down: draining in-flight requests")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 25*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// watchReload re-reads DOCS_DIR on SIGHUP.
+func (a *app) watchReload(ctx context.Context) {
+	if a.cfg.DocsDir == "" {
+		return
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				ix, err := loadIndex(a.cfg.DocsDir)
+				if err != nil {
+					a.log.Error("reload of DOCS_DIR failed; keeping the old documents", "err", err)
+					continue
+				}
+				a.docs.Swap(ix)
+				a.log.Info("DOCS_DIR reloaded")
+			}
+		}
+	}()
+}
+
+func storeName(cfg config.Config) string {
+	if cfg.Redis == nil {
+		return "memory"
+	}
+	return "redis"
+}

@@ -1,0 +1,94 @@
+package handlers
+
+import (
+	"context"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5/middleware"
+)
+
+func handleHealth(d Deps) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body := map[string]any{
+			"status":    "healthy",
+			"timestamp": d.Now().UTC().Format(time.RFC3339Nano),
+		}
+		if d.LimiterHealth != nil {
+			ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+			defer cancel()
+			body["limiter"] = d.LimiterHealth(ctx)
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		encode(w, http.StatusOK, body)
+	}
+}
+
+type modelInfo struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Configured  bool   `json:"configured"`
+	Missing     string `json:"missing,omitempty"`
+}
+
+func handleModels(d Deps) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		out := struct {
+			Default string      `json:"default"`
+			Models  []modelInfo `json:"models"`
+		}{Default: d.DefaultModel}
+		for _, m := range d.Models {
+			info := modelInfo{Name: m.Name, Description: m.Description, Configured: m.Engine != nil}
+			if m.Engine == nil {
+				info.Missing = m.Missing
+			}
+			out.Models = append(out.Models, info)
+		}
+		encode(w, http.StatusOK, out)
+	}
+}
+
+func handleIndex(static fs.FS) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		b, err := fs.ReadFile(static, "index.html")
+		if err != nil {
+			writeError(w, http.StatusNotFound, "Not Found")
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Write(b)
+	}
+}
+
+// contentSecurityPolicy allows the page its own scripts, styles and API
+// calls, and nothing else.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// logRequests writes one line per request: method, route, status and
+// duration; never the address or the User-Agent.
+func logRequests(log *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+			next.ServeHTTP(ww, r)
+			log.Info("request", "method", r.Method, "path", r.URL.Path, "status", ww.Status(), "duration_ms", time.Since(start).Milliseconds())
+		})
+	}
+}

@@ -1,0 +1,65 @@
+// Package handlers serves SmartDocs over HTTP: the chat API of the Python
+// original (POST /chat and /api/chat, NDJSON or JSON answers), health,
+// models and the embedded page. It knows how to speak HTTP, not how to
+// answer questions or count requests: those arrive as dependencies.
+package handlers
+
+import (
+	"context"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/smartdocs-go/smartdocs/chat"
+)
+
+// answerer is what a chat engine must do for the handlers.
+type answerer interface {
+	Answer(ctx context.Context, q chat.Query) (*chat.Reply, error)
+}
+
+// Model is one engine a request can name in model_type.
+type Model struct {
+	Name        string
+	Description string
+	// Engine is nil when the model is known but not configured.
+	Engine answerer
+	// Missing names the variable to set when Engine is nil.
+	Missing string
+}
+
+// Deps is everything the server needs.
+type Deps struct {
+	Logger *slog.Logger
+	Models []Model
+	// DefaultModel answers requests that name none.
+	DefaultModel string
+	// Identify resolves the client of every request (identity.Resolver.Middleware).
+	Identify func(http.Handler) http.Handler
+	// Limit guards the chat routes (ratelimit.Limiter.Handler).
+	Limit func(http.Handler) http.Handler
+	// LimiterHealth reports the limiter's state for /health.
+	LimiterHealth func(ctx context.Context) any
+	// Static holds index.html and the page's assets.
+	Static fs.FS
+	// Now is the clock for /health; default time.Now.
+	Now func() time.Time
+}
+
+// NewServer returns the whole HTTP API.
+func NewServer(d Deps) http.Handler {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Identify == nil {
+		d.Identify = func(h http.Handler) http.Handler { return h }
+	}
+	if d.Limit == nil {
+		d.Limit = func(h http.Handler) http.Handler { return h }
+	}
+	return routes(d)
+}

@@ -1,0 +1,242 @@
+package ratelimit
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Layer is one policy of a Limiter and the way a request is keyed under it.
+type Layer struct {
+	Policy Policy
+	// Key returns r's key under this layer. An error stops the request
+	// (see Options.OnError); an empty key with no error leaves the layer
+	// out of this request's decision.
+	Key func(r *http.Request) (string, error)
+}
+
+// Options configures a Limiter. Store and at least one Layer are required.
+type Options struct {
+	Store  Store
+	Layers []Layer
+	// DryRun decides, counts and sets headers as usual but lets refused
+	// requests through, so a stricter policy can be tried on live traffic.
+	DryRun bool
+	// OnLimited writes a refusal after the rate-limit headers are set.
+	// The default writes 429 with Retry-After and a JSON body carrying
+	// both slowapi's "error" and FastAPI's "detail".
+	OnLimited func(w http.ResponseWriter, r *http.Request, res Result)
+	// OnError answers when a Key function or the Store fails. The default
+	// writes 503 with Retry-After: 1.
+	OnError func(w http.ResponseWriter, r *http.Request, err error)
+	// OnDecision, when set, is told every decision (for logs and metrics),
+	// including dry-run refusals that were let through.
+	OnDecision func(r *http.Request, res Result)
+	// Now is used for X-RateLimit-Reset; default time.Now.
+	Now func() time.Time
+}
+
+// Limiter is HTTP middleware that admits a request only when it fits every
+// layer's policy. It is safe for concurrent use.
+type Limiter struct {
+	opts   Options
+	policy string // the RateLimit-Policy header
+	names  map[*Policy][]string
+}
+
+// New checks opts and returns a Limiter.
+func New(opts Options) (*Limiter, error) {
+	if opts.Store == nil {
+		return nil, errors.New("ratelimit: Options.Store is nil")
+	}
+	if len(opts.Layers) == 0 {
+		return nil, errors.New("ratelimit: no layers")
+	}
+	total := 0
+	seen := map[string]bool{}
+	for i, l := range opts.Layers {
+		if l.Key == nil {
+			return nil, fmt.Errorf("ratelimit: layer %d has no Key function", i)
+		}
+		if !validName(l.Policy.Name) || seen[l.Policy.Name] {
+			return nil, fmt.Errorf("ratelimit: layer %d: policy name %q must be unique and made of letters, digits, '-' and '_'", i, l.Policy.Name)
+		}
+		seen[l.Policy.Name] = true
+		if len(l.Policy.Limits) == 0 {
+			return nil, fmt.Errorf("ratelimit: policy %q has no limits", l.Policy.Name)
+		}
+		total += len(l.Policy.Limits)
+	}
+	if total > MaxLimits {
+		return nil, ErrTooManyLimits
+	}
+	if opts.OnLimited == nil {
+		opts.OnLimited = WriteLimited
+	}
+	if opts.OnError == nil {
+		opts.OnError = writeUnavailable
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	lim := &Limiter{opts: opts, names: map[*Policy][]string{}}
+	var items []string
+	for i := range lim.opts.Layers {
+		p := &lim.opts.Layers[i].Policy
+		for j, l := range p.Limits {
+			name := itemName(p.Name, j, l)
+			lim.names[p] = append(lim.names[p], name)
+			items = append(items, fmt.Sprintf("%q;q=%d;w=%d", name, l.Requests, int64(l.Window/time.Second)))
+		}
+	}
+	lim.policy = strings.Join(items, ", ")
+	return lim, nil
+}
+
+func validName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// itemName names limit j of a policy in the RateLimit headers: the policy's
+// own name for its first limit, the name and window for the others
+// ("per-client-86400s"), so that every item is distinct.
+func itemName(policy string, j int, l Limit) string {
+	if j == 0 {
+		return policy
+	}
+	return fmt.Sprintf("%s-%ds", policy, int64(l.Window/time.Second))
+}
+
+// Policies is the RateLimit-Policy header value the Limiter sends.
+func (l *Limiter) Policies() string { return l.policy }
+
+// Handler wraps next.
+func (l *Limiter) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		res, rules, err := l.check(r)
+		if err != nil {
+			l.opts.OnError(w, r, err)
+			return
+		}
+		if res.Policy != "" {
+			l.setHeaders(w.Header(), res, rules)
+		}
+		if l.opts.OnDecision != nil {
+			l.opts.OnDecision(r, res)
+		}
+		if res.Allowed || l.opts.DryRun {
+			next.ServeHTTP(w, r)
+			return
+		}
+		l.opts.OnLimited(w, r, res)
+	})
+}
+
+// Check decides for r, counting it when it fits, without writing
+// anything. A request for which every layer's key is empty is allowed with
+// an empty Policy.
+func (l *Limiter) Check(r *http.Request) (Result, error) {
+	res, _, err := l.check(r)
+	return res, err
+}
+
+func (l *Limiter) check(r *http.Request) (Result, []Rule, error) {
+	rules := make([]Rule, 0, len(l.opts.Layers))
+	for i := range l.opts.Layers {
+		layer := &l.opts.Layers[i]
+		key, err := layer.Key(r)
+		if err != nil {
+			return Result{}, nil, err
+		}
+		if key != "" {
+			rules = append(rules, Rule{Policy: &layer.Policy, Key: key})
+		}
+	}
+	if len(rules) == 0 {
+		return Result{Allowed: true, Remaining: -1}, nil, nil
+	}
+	res, err := l.opts.Store.Allow(r.Context(), rules)
+	if err != nil {
+		return Result{}, nil, err
+	}
+	return res, rules, nil
+}
+
+func (l *Limiter) setHeaders(w http.Header, res Result, rules []Rule) {
+	reset := ceilSeconds(res.ResetAfter)
+	w.Set("X-RateLimit-Limit", strconv.Itoa(res.Limit.Requests))
+	w.Set("X-RateLimit-Remaining", strconv.Itoa(res.Remaining))
+	w.Set("X-RateLimit-Reset", strconv.FormatInt(l.opts.Now().Unix()+reset, 10))
+	w.Set("RateLimit-Policy", l.policy)
+	t := reset
+	if !res.Allowed {
+		t = ceilSeconds(res.RetryAfter)
+		w.Set("Retry-After", strconv.FormatInt(t, 10))
+	}
+	w.Set("RateLimit", fmt.Sprintf("%q;r=%d;t=%d", l.itemOf(res, rules), res.Remaining, t))
+}
+
+func (l *Limiter) itemOf(res Result, rules []Rule) string {
+	for _, rule := range rules {
+		if rule.Policy.Name != res.Policy {
+			continue
+		}
+		for j, lim := range rule.Policy.Limits {
+			if lim == res.Limit {
+				return l.names[rule.Policy][j]
+			}
+		}
+	}
+	return res.Policy
+}
+
+func ceilSeconds(d time.Duration) int64 {
+	s := int64(d / time.Second)
+	if d%time.Second != 0 {
+		s++
+	}
+	return s
+}
+
+// Message is the text of a refusal: "Rate limit exceeded: 3 per 1 minute",
+// with the policy's note in parentheses when it has one.
+func (res Result) Message() string {
+	m := "Rate limit exceeded: " + res.Limit.String()
+	if res.Note != "" {
+		m += " (" + res.Note + ")"
+	}
+	return m
+}
+
+// WriteLimited is the default OnLimited: 429 with a JSON body
+// {"error": msg, "detail": msg, "policy": name}; Retry-After is already set.
+func WriteLimited(w http.ResponseWriter, r *http.Request, res Result) {
+	if w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", strconv.FormatInt(max(ceilSeconds(res.RetryAfter), 1), 10))
+	}
+	msg := res.Message()
+	writeJSON(w, http.StatusTooManyRequests, map[string]any{"error": msg, "detail": msg, "policy": res.Policy})
+}
+
+func writeUnavailable(w http.ResponseWriter, r *http.Request, err error) {
+	w.Header().Set("Retry-After", "1")
+	writeJSON(w, http.StatusServiceUnavailable, map[string]string{"detail": "rate limiter unavailable"})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
