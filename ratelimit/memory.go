@@ -83,6 +83,30 @@ func NewMemoryStore(opts MemoryOptions) (*MemoryStore, error) {
 
 // Allow implements Store.
 func (m *MemoryStore) Allow(_ context.Context, rules []Rule) (Result, error) {
+	return m.decide(rules, true)
+}
+
+// Peek implements Store.
+func (m *MemoryStore) Peek(_ context.Context, rules []Rule) ([]State, error) {
+	var owner [MaxLimits]int
+	n, err := flatten(rules, &owner)
+	if err != nil {
+		return nil, err
+	}
+	now := m.now().UnixMicro()
+	us := make([]usage, n)
+	for i := 0; i < n; i++ {
+		r := rules[owner[i]]
+		h := m.hash(r.Policy.Name, r.Key, i)
+		s := &m.shards[h%shardCount]
+		s.mu.Lock()
+		us[i] = m.usage(rules, i, owner[i], h, now)
+		s.mu.Unlock()
+	}
+	return states(rules, us, owner[:n]), nil
+}
+
+func (m *MemoryStore) decide(rules []Rule, count bool) (Result, error) {
 	var (
 		owner  [MaxLimits]int
 		hashes [MaxLimits]uint64
@@ -112,7 +136,7 @@ func (m *MemoryStore) Allow(_ context.Context, rules []Rule) (Result, error) {
 		us[i] = m.usage(rules, i, owner[i], hashes[i], now)
 	}
 	res := decide(rules, us[:n], owner[:n])
-	if res.Allowed {
+	if res.Allowed && count {
 		for i := 0; i < n; i++ {
 			m.count(rules, i, owner[i], hashes[i], now)
 		}

@@ -17,6 +17,11 @@ type Layer struct {
 	// (see Options.OnError); an empty key with no error leaves the layer
 	// out of this request's decision.
 	Key func(r *http.Request) (string, error)
+	// Select, when set, may return another policy for r, such as the
+	// limits of a signed-in user's tier; nil keeps Policy. A selected
+	// policy must keep Policy's name, so that headers and counters stay
+	// under one name, and have at most as many limits.
+	Select func(r *http.Request) *Policy
 }
 
 // Options configures a Limiter. Store and at least one Layer are required.
@@ -45,7 +50,6 @@ type Options struct {
 type Limiter struct {
 	opts   Options
 	policy string // the RateLimit-Policy header
-	names  map[*Policy][]string
 }
 
 // New checks opts and returns a Limiter.
@@ -83,13 +87,12 @@ func New(opts Options) (*Limiter, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	lim := &Limiter{opts: opts, names: map[*Policy][]string{}}
+	lim := &Limiter{opts: opts}
 	var items []string
 	for i := range lim.opts.Layers {
 		p := &lim.opts.Layers[i].Policy
 		for j, l := range p.Limits {
 			name := itemName(p.Name, j, l)
-			lim.names[p] = append(lim.names[p], name)
 			items = append(items, fmt.Sprintf("%q;q=%d;w=%d", name, l.Requests, int64(l.Window/time.Second)))
 		}
 	}
@@ -153,16 +156,9 @@ func (l *Limiter) Check(r *http.Request) (Result, error) {
 }
 
 func (l *Limiter) check(r *http.Request) (Result, []Rule, error) {
-	rules := make([]Rule, 0, len(l.opts.Layers))
-	for i := range l.opts.Layers {
-		layer := &l.opts.Layers[i]
-		key, err := layer.Key(r)
-		if err != nil {
-			return Result{}, nil, err
-		}
-		if key != "" {
-			rules = append(rules, Rule{Policy: &layer.Policy, Key: key})
-		}
+	rules, err := l.rules(r)
+	if err != nil {
+		return Result{}, nil, err
 	}
 	if len(rules) == 0 {
 		return Result{Allowed: true, Remaining: -1}, nil, nil
@@ -172,6 +168,28 @@ func (l *Limiter) check(r *http.Request) (Result, []Rule, error) {
 		return Result{}, nil, err
 	}
 	return res, rules, nil
+}
+
+func (l *Limiter) rules(r *http.Request) ([]Rule, error) {
+	rules := make([]Rule, 0, len(l.opts.Layers))
+	for i := range l.opts.Layers {
+		layer := &l.opts.Layers[i]
+		key, err := layer.Key(r)
+		if err != nil {
+			return nil, err
+		}
+		if key == "" {
+			continue
+		}
+		p := &layer.Policy
+		if layer.Select != nil {
+			if sel := layer.Select(r); sel != nil {
+				p = sel
+			}
+		}
+		rules = append(rules, Rule{Policy: p, Key: key})
+	}
+	return rules, nil
 }
 
 func (l *Limiter) setHeaders(w http.Header, res Result, rules []Rule) {
@@ -195,11 +213,21 @@ func (l *Limiter) itemOf(res Result, rules []Rule) string {
 		}
 		for j, lim := range rule.Policy.Limits {
 			if lim == res.Limit {
-				return l.names[rule.Policy][j]
+				return itemName(rule.Policy.Name, j, lim)
 			}
 		}
 	}
 	return res.Policy
+}
+
+// Peek reports r's standing under every layer without counting it, for a
+// page that shows the quota left before anything is sent.
+func (l *Limiter) Peek(r *http.Request) ([]State, error) {
+	rules, err := l.rules(r)
+	if err != nil || len(rules) == 0 {
+		return nil, err
+	}
+	return l.opts.Store.Peek(r.Context(), rules)
 }
 
 func ceilSeconds(d time.Duration) int64 {

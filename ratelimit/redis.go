@@ -69,15 +69,39 @@ func NewRedisStore(rdb redis.Scripter, opts RedisOptions) (*RedisStore, error) {
 // Allow implements Store.
 func (s *RedisStore) Allow(ctx context.Context, rules []Rule) (Result, error) {
 	var owner [MaxLimits]int
-	n, err := flatten(rules, &owner)
+	var us [MaxLimits]usage
+	n, err := s.eval(ctx, rules, true, &owner, &us)
 	if err != nil {
 		return Result{}, err
 	}
+	return decide(rules, us[:n], owner[:n]), nil
+}
+
+// Peek implements Store.
+func (s *RedisStore) Peek(ctx context.Context, rules []Rule) ([]State, error) {
+	var owner [MaxLimits]int
+	var us [MaxLimits]usage
+	n, err := s.eval(ctx, rules, false, &owner, &us)
+	if err != nil {
+		return nil, err
+	}
+	return states(rules, us[:n], owner[:n]), nil
+}
+
+// eval runs the script once and turns its reply into usages.
+func (s *RedisStore) eval(ctx context.Context, rules []Rule, count bool, owner *[MaxLimits]int, us *[MaxLimits]usage) (int, error) {
+	n, err := flatten(rules, owner)
+	if err != nil {
+		return 0, err
+	}
 	keys := make([]string, n)
-	args := make([]any, 1, 1+2*n)
-	args[0] = ""
+	args := make([]any, 2, 2+2*n)
+	args[0], args[1] = "", "0"
 	if s.now != nil {
 		args[0] = s.now().UnixMicro()
+	}
+	if count {
+		args[1] = "1"
 	}
 	var b strings.Builder
 	for i := 0; i < n; i++ {
@@ -98,13 +122,13 @@ func (s *RedisStore) Allow(ctx context.Context, rules []Rule) (Result, error) {
 	}
 	vals, err := s.script.Run(ctx, s.rdb, keys, args...).Int64Slice()
 	if err != nil {
-		return Result{}, fmt.Errorf("ratelimit: redis eval: %w", err)
+		return 0, fmt.Errorf("ratelimit: redis eval: %w", err)
 	}
 	if len(vals) != 2+3*n {
-		return Result{}, errors.New("ratelimit: redis eval: unexpected reply")
+		return 0, errors.New("ratelimit: redis eval: unexpected reply")
 	}
 	now := vals[1]
-	var us [MaxLimits]usage
+	allowed := true
 	for i := 0; i < n; i++ {
 		l := rules[owner[i]].Policy.Limits[limitIndex(rules, i)]
 		a, b, c := vals[2+3*i], vals[3+3*i], vals[4+3*i]
@@ -116,19 +140,20 @@ func (s *RedisStore) Allow(ctx context.Context, rules []Rule) (Result, error) {
 		case SlidingLog:
 			us[i] = logUsage(l, now, a, b, c)
 		}
+		allowed = allowed && us[i].fits
 	}
-	res := decide(rules, us[:n], owner[:n])
-	if (vals[0] == 1) != res.Allowed {
+	if (vals[0] == 1) != allowed {
 		// The script and Go compare the same numbers the same way;
 		// disagreement means a bug, and the script's word (what was
 		// counted) is the one that holds.
-		return res, errors.New("ratelimit: redis eval: script and store disagree")
+		return 0, errors.New("ratelimit: redis eval: script and store disagree")
 	}
-	return res, nil
+	return n, nil
 }
 
 // The scripts share a preamble: now in microseconds, from ARGV[1] when the
-// caller gives it, else from Redis's TIME. ARGV[2i], ARGV[2i+1] are limit i's
+// caller gives it, else from Redis's TIME. ARGV[2] is '1' to count an
+// admitted request, '0' to only look. ARGV[2i+1], ARGV[2i+2] are limit i's
 // request count and window in microseconds. Each returns
 // {allowed, now, then three numbers per key} describing the state before
 // the request was counted.
@@ -148,8 +173,8 @@ local out = {1, now}
 const slidingScript = scriptNow + `
 local st = {}
 for i = 1, #KEYS do
-  local lim = tonumber(ARGV[2*i])
-  local w = tonumber(ARGV[2*i+1])
+  local lim = tonumber(ARGV[2*i+1])
+  local w = tonumber(ARGV[2*i+2])
   local idx = math.floor(now / w)
   local e = now - idx * w
   local v = redis.call('HMGET', KEYS[i], 'w', 'c', 'p')
@@ -167,7 +192,7 @@ for i = 1, #KEYS do
   out[#out+1] = c
   out[#out+1] = e
 end
-if out[1] == 1 then
+if out[1] == 1 and ARGV[2] == '1' then
   for i = 1, #KEYS do
     local s = st[i]
     redis.call('HSET', KEYS[i], 'w', s[1], 'c', s[2] + 1, 'p', s[3])
@@ -181,8 +206,8 @@ return out
 const fixedScript = scriptNow + `
 local st = {}
 for i = 1, #KEYS do
-  local lim = tonumber(ARGV[2*i])
-  local w = tonumber(ARGV[2*i+1])
+  local lim = tonumber(ARGV[2*i+1])
+  local w = tonumber(ARGV[2*i+2])
   local idx = math.floor(now / w)
   local k = KEYS[i] .. ':' .. idx
   local c = tonumber(redis.call('GET', k)) or 0
@@ -192,7 +217,7 @@ for i = 1, #KEYS do
   out[#out+1] = now - idx * w
   out[#out+1] = 0
 end
-if out[1] == 1 then
+if out[1] == 1 and ARGV[2] == '1' then
   for i = 1, #KEYS do
     redis.call('INCR', st[i][1])
     redis.call('PEXPIRE', st[i][1], math.ceil(st[i][2] / 1000) + 1000)
@@ -205,8 +230,8 @@ return out
 // scored by its time.
 const logScript = scriptNow + `
 for i = 1, #KEYS do
-  local lim = tonumber(ARGV[2*i])
-  local w = tonumber(ARGV[2*i+1])
+  local lim = tonumber(ARGV[2*i+1])
+  local w = tonumber(ARGV[2*i+2])
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - w)
   local c = redis.call('ZCARD', KEYS[i])
   local blocking, newest = 0, 0
@@ -221,9 +246,9 @@ for i = 1, #KEYS do
   out[#out+1] = blocking
   out[#out+1] = newest
 end
-if out[1] == 1 then
+if out[1] == 1 and ARGV[2] == '1' then
   for i = 1, #KEYS do
-    local w = tonumber(ARGV[2*i+1])
+    local w = tonumber(ARGV[2*i+2])
     local t = string.format('%d', now)
     redis.call('ZADD', KEYS[i], t, t .. '-' .. string.format('%d', out[3*i]))
     redis.call('PEXPIRE', KEYS[i], math.ceil(w / 1000))

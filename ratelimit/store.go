@@ -60,6 +60,33 @@ type Result struct {
 // use.
 type Store interface {
 	Allow(ctx context.Context, rules []Rule) (Result, error)
+	// Peek reports the standing of every limit of every rule without
+	// counting anything.
+	Peek(ctx context.Context, rules []Rule) ([]State, error)
+}
+
+// State is one limit's standing for one key.
+type State struct {
+	Policy    string
+	Limit     Limit
+	Remaining int
+	// RetryAfter is how long until a request fits, 0 if one fits now.
+	RetryAfter time.Duration
+}
+
+func states(rules []Rule, us []usage, owner []int) []State {
+	out := make([]State, len(us))
+	for i, u := range us {
+		p := rules[owner[i]].Policy
+		st := State{Policy: p.Name, Limit: p.Limits[limitIndex(rules, i)]}
+		if u.fits {
+			st.Remaining = u.remaining + 1
+		} else {
+			st.RetryAfter = time.Duration(u.retryAfter) * time.Microsecond
+		}
+		out[i] = st
+	}
+	return out
 }
 
 // Algorithm names how a store counts requests.

@@ -22,7 +22,7 @@ func newClock() *clock {
 	return &clock{t: time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}
 }
 
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
 // storeFactory makes a fresh store of one kind on the given clock.
