@@ -73,20 +73,27 @@ func newApp(ctx context.Context, cfg config.Config, stdout io.Writer) (*app, err
 			return map[string]any{"store": "memory", "algorithm": cfg.Algorithm}
 		}
 	} else {
+		// Decisions carry their own deadline (REDIS_TIMEOUT): let it
+		// bound the socket reads too, not just the wait for a connection.
+		cfg.Redis.ContextTimeoutEnabled = true
 		a.rdb = redis.NewClient(cfg.Redis)
 		a.closers = append(a.closers, func() { a.rdb.Close() })
-		rs, err := ratelimit.NewRedisStore(a.rdb, ratelimit.RedisOptions{Algorithm: cfg.Algorithm})
+		fo, err := a.redisStore(cfg)
 		if err != nil {
 			return nil, err
 		}
-		store = rs
+		store = fo
 		if cfg.Secret == nil {
 			a.shareSecret(ctx, hasher)
 		}
 		health = func(ctx context.Context) any {
-			h := map[string]any{"store": "redis", "algorithm": cfg.Algorithm, "redis": "ok"}
-			if err := a.rdb.Ping(ctx).Err(); err != nil {
+			st := fo.Stats()
+			h := map[string]any{"store": "redis", "algorithm": cfg.Algorithm, "redis": "ok",
+				"failure_mode": cfg.FailureMode, "deciding_with": "redis",
+				"redis_calls": st.Calls, "redis_errors": st.Errors, "refusal_cache_hits": st.CacheHits, "fallback_decisions": st.Fallbacks}
+			if !fo.Up() {
 				h["redis"] = "unreachable"
+				h["deciding_with"] = map[string]string{"fallback": "local memory", "open": "nothing (admitting all)", "closed": "nothing (refusing all)"}[cfg.FailureMode]
 			}
 			return h
 		}
@@ -131,6 +138,31 @@ func newApp(ctx context.Context, cfg config.Config, stdout io.Writer) (*app, err
 		Static:        static.FS,
 	})
 	return a, nil
+}
+
+// redisStore is the Redis store behind its timeout, failure mode and
+// refusal cache.
+func (a *app) redisStore(cfg config.Config) (*ratelimit.Failover, error) {
+	rs, err := ratelimit.NewRedisStore(a.rdb, ratelimit.RedisOptions{Algorithm: cfg.Algorithm})
+	if err != nil {
+		return nil, err
+	}
+	local, err := ratelimit.NewMemoryStore(ratelimit.MemoryOptions{Algorithm: cfg.Algorithm})
+	if err != nil {
+		return nil, err
+	}
+	fo, err := ratelimit.NewFailover(rs, ratelimit.FailoverOptions{
+		Mode:    ratelimit.FailureMode(cfg.FailureMode),
+		Local:   local,
+		Timeout: cfg.RedisTimeout,
+		Probe:   func(ctx context.Context) error { return a.rdb.Ping(ctx).Err() },
+		Logger:  a.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, fo.Close)
+	return fo, nil
 }
 
 // loadIndex indexes DOCS_DIR, or the bundled documents when it is "".
@@ -191,8 +223,8 @@ func (a *app) shareSecret(ctx context.Context, h *identity.Hasher) {
 
 // Close releases what the app holds.
 func (a *app) Close() {
-	for _, c := range a.closers {
-		c()
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
 	}
 }
 

@@ -1,0 +1,309 @@
+package ratelimit
+
+import (
+	"context"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// FailureMode says what a Failover decides while its shared store is
+// unreachable or slow.
+type FailureMode string
+
+// The failure modes.
+const (
+	// Fallback decides with a local store: limits hold per process.
+	Fallback FailureMode = "fallback"
+	// Open admits every request.
+	Open FailureMode = "open"
+	// Closed refuses every request with a one-second Retry-After.
+	Closed FailureMode = "closed"
+)
+
+// FailoverOptions configures a Failover.
+type FailoverOptions struct {
+	// Mode defaults to Fallback.
+	Mode FailureMode
+	// Local decides in Fallback mode; required for it.
+	Local Store
+	// Timeout bounds every call to the shared store; default 100ms.
+	Timeout time.Duration
+	// Probe checks whether the shared store answers again (a PING);
+	// required. It is called in the background, every ProbeEvery
+	// (default 250ms), while the store is down.
+	Probe      func(ctx context.Context) error
+	ProbeEvery time.Duration
+	// Logger hears of each change of state, once.
+	Logger *slog.Logger
+	// Now is the local clock, for the refusal cache; default time.Now.
+	Now func() time.Time
+	// OnCall, when set, is told how long each call to the shared store
+	// took and whether it failed.
+	OnCall func(d time.Duration, err error)
+	// RefusalCacheSize bounds the refusal cache; default 100,000 keys.
+	RefusalCacheSize int
+}
+
+// Failover puts a shared store (Redis) behind a timeout, a failure mode
+// and a refusal cache, so that the store's faults never become errors or
+// hung requests:
+//
+//   - A call that fails or takes longer than Timeout marks the store down;
+//     from then on requests are decided by the failure mode without
+//     waiting for it, while a background probe checks every ProbeEvery
+//     and marks it up again as soon as it answers.
+//   - A key the shared store refused is remembered locally until its
+//     Retry-After has passed, so a flood from one client costs the shared
+//     store one call, not one per request. Counts only grow until time
+//     frees them, so the cache never refuses what the store would admit.
+//
+// Each change of state is logged once. Close stops the probe. A Failover
+// is safe for concurrent use.
+type Failover struct {
+	shared Store
+	opts   FailoverOptions
+	down   atomic.Bool
+	stats  struct{ calls, errors, cacheHits, fallbacks atomic.Int64 }
+
+	probing atomic.Bool
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+
+	seed    maphash.Seed
+	mu      sync.Mutex
+	refused map[uint64]cachedRefusal
+}
+
+type cachedRefusal struct {
+	until int64 // local unix microseconds
+	res   Result
+}
+
+var _ Store = (*Failover)(nil)
+
+// NewFailover wraps shared.
+func NewFailover(shared Store, opts FailoverOptions) (*Failover, error) {
+	if opts.Mode == "" {
+		opts.Mode = Fallback
+	}
+	switch opts.Mode {
+	case Fallback:
+		if opts.Local == nil {
+			return nil, fmt.Errorf("ratelimit: failover mode %q needs a Local store", opts.Mode)
+		}
+	case Open, Closed:
+	default:
+		return nil, fmt.Errorf("ratelimit: unknown failure mode %q: want fallback, open or closed", opts.Mode)
+	}
+	if opts.Probe == nil {
+		return nil, fmt.Errorf("ratelimit: failover needs a Probe")
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 100 * time.Millisecond
+	}
+	if opts.ProbeEvery <= 0 {
+		opts.ProbeEvery = 250 * time.Millisecond
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.RefusalCacheSize <= 0 {
+		opts.RefusalCacheSize = 100_000
+	}
+	f := &Failover{shared: shared, opts: opts, seed: maphash.MakeSeed(), refused: map[uint64]cachedRefusal{}}
+	f.ctx, f.cancel = context.WithCancel(context.Background())
+	return f, nil
+}
+
+// Close stops the background probe.
+func (f *Failover) Close() {
+	f.cancel()
+	f.wg.Wait()
+}
+
+// Up reports whether the shared store is in use.
+func (f *Failover) Up() bool { return !f.down.Load() }
+
+// FailoverStats counts what a Failover did since it started.
+type FailoverStats struct {
+	Calls     int64 // calls to the shared store
+	Errors    int64 // of which failed or timed out
+	CacheHits int64 // requests refused from the refusal cache, saving a call
+	Fallbacks int64 // decisions made by the failure mode
+}
+
+// Stats reports the counters.
+func (f *Failover) Stats() FailoverStats {
+	return FailoverStats{
+		Calls:     f.stats.calls.Load(),
+		Errors:    f.stats.errors.Load(),
+		CacheHits: f.stats.cacheHits.Load(),
+		Fallbacks: f.stats.fallbacks.Load(),
+	}
+}
+
+func (f *Failover) ruleHash(r Rule) uint64 {
+	return maphash.String(f.seed, r.Key) ^ maphash.String(f.seed, r.Policy.Name)*0x9e3779b97f4a7c15
+}
+
+// Allow implements Store.
+func (f *Failover) Allow(ctx context.Context, rules []Rule) (Result, error) {
+	now := f.opts.Now().UnixMicro()
+	if res, ok := f.cached(rules, now); ok {
+		f.stats.cacheHits.Add(1)
+		return res, nil
+	}
+	if f.down.Load() {
+		return f.degraded(ctx, rules)
+	}
+	cctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
+	start := time.Now()
+	res, err := f.shared.Allow(cctx, rules)
+	cancel()
+	f.observe(time.Since(start), err)
+	if err != nil {
+		if ctx.Err() != nil {
+			// The client left; that says nothing about the store.
+			return Result{}, ctx.Err()
+		}
+		f.markDown(err)
+		return f.degraded(ctx, rules)
+	}
+	if !res.Allowed && res.RetryAfter > 0 {
+		f.remember(rules, res, now)
+	}
+	return res, nil
+}
+
+// Peek implements Store. While the shared store is down it peeks at the
+// local store, or reports nothing.
+func (f *Failover) Peek(ctx context.Context, rules []Rule) ([]State, error) {
+	if !f.down.Load() {
+		cctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
+		start := time.Now()
+		st, err := f.shared.Peek(cctx, rules)
+		cancel()
+		f.observe(time.Since(start), err)
+		if err == nil {
+			return st, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		f.markDown(err)
+	}
+	if f.opts.Mode == Fallback {
+		return f.opts.Local.Peek(ctx, rules)
+	}
+	return nil, nil
+}
+
+func (f *Failover) observe(d time.Duration, err error) {
+	f.stats.calls.Add(1)
+	if err != nil {
+		f.stats.errors.Add(1)
+	}
+	if f.opts.OnCall != nil {
+		f.opts.OnCall(d, err)
+	}
+}
+
+func (f *Failover) degraded(ctx context.Context, rules []Rule) (Result, error) {
+	f.stats.fallbacks.Add(1)
+	switch f.opts.Mode {
+	case Open:
+		return Result{Allowed: true, Remaining: -1}, nil
+	case Closed:
+		p := rules[0].Policy
+		return Result{Policy: p.Name, Note: p.Note, Limit: p.Limits[0], RetryAfter: time.Second, ResetAfter: time.Second, Refused: 1}, nil
+	}
+	return f.opts.Local.Allow(ctx, rules)
+}
+
+func (f *Failover) markDown(err error) {
+	if f.down.Swap(true) {
+		return
+	}
+	f.opts.Logger.Warn("redis unreachable or slow: deciding with the failure mode until it answers", "mode", string(f.opts.Mode), "err", err)
+	if f.probing.Swap(true) {
+		return
+	}
+	f.wg.Add(1)
+	go f.probe()
+}
+
+func (f *Failover) probe() {
+	defer f.wg.Done()
+	defer f.probing.Store(false)
+	t := time.NewTicker(f.opts.ProbeEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-f.ctx.Done():
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(f.ctx, f.opts.Timeout)
+		err := f.opts.Probe(ctx)
+		cancel()
+		if err == nil {
+			f.down.Store(false)
+			f.opts.Logger.Info("redis answers again: limits are shared once more")
+			return
+		}
+	}
+}
+
+// cached returns a remembered refusal for any of the rules.
+func (f *Failover) cached(rules []Rule, now int64) (Result, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.refused) == 0 {
+		return Result{}, false
+	}
+	for _, r := range rules {
+		h := f.ruleHash(r)
+		c, ok := f.refused[h]
+		if !ok {
+			continue
+		}
+		if c.until <= now {
+			delete(f.refused, h)
+			continue
+		}
+		res := c.res
+		res.RetryAfter = time.Duration(c.until-now) * time.Microsecond
+		return res, true
+	}
+	return Result{}, false
+}
+
+// remember caches a refusal under each rule that refused.
+func (f *Failover) remember(rules []Rule, res Result, now int64) {
+	until := now + res.RetryAfter.Microseconds()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.refused) >= f.opts.RefusalCacheSize {
+		for h, c := range f.refused {
+			if c.until <= now {
+				delete(f.refused, h)
+			}
+		}
+		if len(f.refused) >= f.opts.RefusalCacheSize {
+			return
+		}
+	}
+	for i, r := range rules {
+		if i < 64 && res.Refused&(1<<i) != 0 {
+			f.refused[f.ruleHash(r)] = cachedRefusal{until: until, res: res}
+		}
+	}
+}
