@@ -164,10 +164,8 @@ func (f *Failover) Allow(ctx context.Context, rules []Rule) (Result, error) {
 	if f.down.Load() {
 		return f.degraded(ctx, rules)
 	}
-	cctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
 	start := time.Now()
-	res, err := f.shared.Allow(cctx, rules)
-	cancel()
+	res, err := bounded(ctx, f.opts.Timeout, func(ctx context.Context) (Result, error) { return f.shared.Allow(ctx, rules) })
 	f.observe(time.Since(start), err)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -187,10 +185,8 @@ func (f *Failover) Allow(ctx context.Context, rules []Rule) (Result, error) {
 // local store, or reports nothing.
 func (f *Failover) Peek(ctx context.Context, rules []Rule) ([]State, error) {
 	if !f.down.Load() {
-		cctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
 		start := time.Now()
-		st, err := f.shared.Peek(cctx, rules)
-		cancel()
+		st, err := bounded(ctx, f.opts.Timeout, func(ctx context.Context) ([]State, error) { return f.shared.Peek(ctx, rules) })
 		f.observe(time.Since(start), err)
 		if err == nil {
 			return st, nil
@@ -204,6 +200,31 @@ func (f *Failover) Peek(ctx context.Context, rules []Rule) ([]State, error) {
 		return f.opts.Local.Peek(ctx, rules)
 	}
 	return nil, nil
+}
+
+// bounded calls fn with a deadline and returns by the deadline even if fn
+// does not: a client that ignores its context (go-redis without
+// ContextTimeoutEnabled waits for its own ReadTimeout) must not hold a
+// request longer than the timeout. fn then finishes in the background.
+func bounded[T any](ctx context.Context, d time.Duration, fn func(context.Context) (T, error)) (T, error) {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := fn(ctx)
+		done <- result{v, err}
+	}()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
 }
 
 func (f *Failover) observe(d time.Duration, err error) {
@@ -251,9 +272,7 @@ func (f *Failover) probe() {
 			return
 		case <-t.C:
 		}
-		ctx, cancel := context.WithTimeout(f.ctx, f.opts.Timeout)
-		err := f.opts.Probe(ctx)
-		cancel()
+		_, err := bounded(f.ctx, f.opts.Timeout, func(ctx context.Context) (struct{}, error) { return struct{}{}, f.opts.Probe(ctx) })
 		if err == nil {
 			f.down.Store(false)
 			f.opts.Logger.Info("redis answers again: limits are shared once more")

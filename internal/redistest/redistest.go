@@ -72,6 +72,7 @@ func (s *Server) start() {
 		"--dir", s.dir,
 		"--save", "",
 		"--daemonize", "no",
+		"--enable-debug-command", "local", // DEBUG SLEEP makes a slow server
 		"--logfile", filepath.Join(s.dir, "redis.log"),
 	}
 	if s.opts.AppendOnly {
@@ -110,7 +111,7 @@ func (s *Server) URL() string { return "redis://" + s.Addr() + "/0" }
 
 // Client returns a client for the server, closed when the test ends.
 func (s *Server) Client() *redis.Client {
-	c := redis.NewClient(&redis.Options{Addr: s.Addr()})
+	c := redis.NewClient(&redis.Options{Addr: s.Addr(), ContextTimeoutEnabled: true})
 	s.t.Cleanup(func() { c.Close() })
 	return c
 }

@@ -1,0 +1,343 @@
+package ratelimit
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/smartdocs-go/smartdocs/internal/redistest"
+)
+
+// syncBuffer is a log sink that tests can read while the store writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func newFailover(t *testing.T, srv *redistest.Server, mode FailureMode, log *syncBuffer) *Failover {
+	t.Helper()
+	rdb := srv.Client()
+	shared, err := NewRedisStore(rdb, RedisOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, err := NewMemoryStore(MemoryOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := NewFailover(shared, FailoverOptions{
+		Mode:       mode,
+		Local:      local,
+		Timeout:    time.Second,
+		Probe:      func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
+		ProbeEvery: 20 * time.Millisecond,
+		Logger:     slog.New(slog.NewTextHandler(log, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.Close)
+	return f
+}
+
+func TestFailoverModes(t *testing.T) {
+	p := &Policy{Name: "per-client", Limits: []Limit{{3, time.Minute}}}
+	tests := []struct {
+		mode     FailureMode
+		admitted int // of 10 while Redis is down
+	}{
+		{Fallback, 3},
+		{Open, 10},
+		{Closed, 0},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.mode), func(t *testing.T) {
+			srv := redistest.Start(t, redistest.Options{})
+			var log syncBuffer
+			f := newFailover(t, srv, tt.mode, &log)
+			ctx := context.Background()
+			if res, err := f.Allow(ctx, []Rule{{p, "before"}}); err != nil || !res.Allowed {
+				t.Fatalf("with Redis up: %+v, %v", res, err)
+			}
+			srv.Stop()
+			admitted := 0
+			for i := 0; i < 10; i++ {
+				res, err := f.Allow(ctx, []Rule{{p, "during"}})
+				if err != nil {
+					t.Fatalf("request %d with Redis down: error %v, want a decision", i, err)
+				}
+				if res.Allowed {
+					admitted++
+				} else if tt.mode == Closed && res.RetryAfter != time.Second {
+					t.Errorf("closed refusal: retry after %v, want 1s", res.RetryAfter)
+				}
+			}
+			if admitted != tt.admitted {
+				t.Errorf("admitted %d of 10 with Redis down, want %d", admitted, tt.admitted)
+			}
+			if f.Up() {
+				t.Error("Up() = true with Redis down")
+			}
+			st := f.Stats()
+			if st.Errors != 1 {
+				// One failed call marks it down; the rest never wait for it.
+				t.Errorf("redis errors = %d, want 1", st.Errors)
+			}
+			srv.Restart()
+			waitUp(t, f)
+			if got := strings.Count(log.String(), "redis unreachable"); got != 1 {
+				t.Errorf("logged the outage %d times, want once", got)
+			}
+			if got := strings.Count(log.String(), "answers again"); got != 1 {
+				t.Errorf("logged the recovery %d times, want once", got)
+			}
+			// Shared again: the store is fresh after the restart.
+			for i := 0; i < 3; i++ {
+				if res, _ := f.Allow(ctx, []Rule{{p, "after"}}); !res.Allowed {
+					t.Fatalf("after recovery request %d refused", i)
+				}
+			}
+			if res, _ := f.Allow(ctx, []Rule{{p, "after"}}); res.Allowed {
+				t.Fatal("after recovery: 4th admitted")
+			}
+			if f.Stats().Calls <= st.Calls {
+				t.Error("after recovery the shared store was not called")
+			}
+		})
+	}
+}
+
+func waitUp(t *testing.T, f *Failover) {
+	t.Helper()
+	for i := 0; !f.Up(); i++ {
+		if i > 500 {
+			t.Fatal("failover did not see Redis come back in 5s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestFailoverSlowRedis makes Redis hang (DEBUG SLEEP) longer than the
+// timeout: decisions go on locally instead of waiting.
+func TestFailoverSlowRedis(t *testing.T) {
+	p := &Policy{Name: "per-client", Limits: []Limit{{3, time.Minute}}}
+	srv := redistest.Start(t, redistest.Options{})
+	rdb := srv.Client()
+	shared, _ := NewRedisStore(rdb, RedisOptions{})
+	local, _ := NewMemoryStore(MemoryOptions{})
+	f, err := NewFailover(shared, FailoverOptions{
+		Local:   local,
+		Timeout: 50 * time.Millisecond,
+		Probe:   func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	// Another connection puts the server to sleep for two seconds.
+	sleeper := srv.Client()
+	go sleeper.Do(context.Background(), "DEBUG", "SLEEP", "2")
+	for i := 0; i < 100; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		err := rdb.Ping(ctx).Err()
+		cancel()
+		if err != nil {
+			break // the sleep has begun
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	admitted := 0
+	for i := 0; i < 5; i++ {
+		res, err := f.Allow(context.Background(), []Rule{{p, "slow"}})
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		if res.Allowed {
+			admitted++
+		}
+	}
+	if admitted != 3 {
+		t.Errorf("admitted %d of 5 while Redis hangs, want 3 (local fallback)", admitted)
+	}
+	if f.Up() {
+		t.Error("Up() = true while Redis hangs")
+	}
+	if st := f.Stats(); st.Calls != 1 {
+		t.Errorf("calls to a hanging Redis = %d, want 1", st.Calls)
+	}
+}
+
+// TestRefusalCache floods one key: after the first refusal Redis is not
+// asked again until the wait is over.
+func TestRefusalCache(t *testing.T) {
+	p := &Policy{Name: "per-client", Limits: []Limit{{3, time.Minute}}}
+	srv := redistest.Start(t, redistest.Options{})
+	var log syncBuffer
+	f := newFailover(t, srv, Fallback, &log)
+	c := newClock()
+	f.opts.Now = c.Now
+	ctx := context.Background()
+	refused := 0
+	for i := 0; i < 100; i++ {
+		res, err := f.Allow(ctx, []Rule{{p, "flood"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.Allowed {
+			refused++
+			if res.RetryAfter <= 0 {
+				t.Fatalf("refusal %d without a wait", refused)
+			}
+		}
+	}
+	st := f.Stats()
+	if refused != 97 || st.Calls != 4 || st.CacheHits != 96 {
+		t.Errorf("refused %d, calls %d, cache hits %d; want 97, 4, 96", refused, st.Calls, st.CacheHits)
+	}
+	// Another client is not affected by the cache.
+	if res, _ := f.Allow(ctx, []Rule{{p, "other"}}); !res.Allowed {
+		t.Error("another client refused")
+	}
+	// Once the wait has passed, Redis is asked again.
+	c.Set(c.Now().Add(2 * time.Minute))
+	before := f.Stats().Calls
+	f.Allow(ctx, []Rule{{p, "flood"}})
+	if f.Stats().Calls != before+1 {
+		t.Error("after the wait, Redis was not asked")
+	}
+}
+
+// TestRedisClockSkew: decisions use Redis's clock, so an instance whose
+// own clock is off still shares one limit with the others. The
+// counterfactual store, which takes each instance's local time, admits
+// more: that is what TIME inside the script prevents.
+func TestRedisClockSkew(t *testing.T) {
+	p := &Policy{Name: "per-client", Limits: []Limit{{3, time.Minute}}}
+	srv := redistest.Start(t, redistest.Options{})
+	skewed := func() time.Time { return time.Now().Add(2 * time.Minute) }
+	ctx := context.Background()
+	count := func(a, b Store) int {
+		n := 0
+		for i := 0; i < 10; i++ {
+			s := a
+			if i%2 == 1 {
+				s = b
+			}
+			res, err := s.Allow(ctx, []Rule{{p, "skew"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Allowed {
+				n++
+			}
+		}
+		return n
+	}
+	// The instance with a skewed clock wraps its Redis store in a Failover
+	// that uses the skewed clock for everything local.
+	rdb := srv.Client()
+	straight, _ := NewRedisStore(rdb, RedisOptions{Prefix: "time"})
+	inner, _ := NewRedisStore(rdb, RedisOptions{Prefix: "time"})
+	local, _ := NewMemoryStore(MemoryOptions{Now: skewed})
+	skewedInstance, err := NewFailover(inner, FailoverOptions{Local: local, Now: skewed, Probe: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer skewedInstance.Close()
+	if got := count(straight, skewedInstance); got != 3 {
+		t.Errorf("with Redis TIME: admitted %d, want 3", got)
+	}
+	// Counterfactual: local clocks two minutes apart put the instances in
+	// windows that never meet, for the same key.
+	now := time.Now()
+	a, _ := NewRedisStore(rdb, RedisOptions{Prefix: "local", Now: func() time.Time { return now }})
+	b, _ := NewRedisStore(rdb, RedisOptions{Prefix: "local", Now: func() time.Time { return now.Add(2 * time.Minute) }})
+	if got := count(a, b); got <= 3 {
+		t.Errorf("with local clocks: admitted %d, want more than 3 (the failure TIME prevents)", got)
+	}
+}
+
+func TestFailoverOptionErrors(t *testing.T) {
+	probe := func(context.Context) error { return nil }
+	for _, o := range []FailoverOptions{
+		{Mode: "maybe", Probe: probe},
+		{Mode: Fallback, Probe: probe},
+		{Mode: Open},
+	} {
+		if _, err := NewFailover(nil, o); err == nil {
+			t.Errorf("NewFailover(%+v) succeeded", o)
+		}
+	}
+}
+
+// errStore fails every call.
+type errStore struct{}
+
+func (errStore) Allow(context.Context, []Rule) (Result, error) { return Result{}, errors.New("boom") }
+func (errStore) Peek(context.Context, []Rule) ([]State, error) { return nil, errors.New("boom") }
+
+func TestFailoverClientGone(t *testing.T) {
+	f, err := NewFailover(errStore{}, FailoverOptions{Mode: Open, Probe: func(context.Context) error { return errors.New("down") }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	p := &Policy{Name: "p", Limits: []Limit{{1, time.Minute}}}
+	if _, err := f.Allow(ctx, []Rule{{p, "k"}}); !errors.Is(err, context.Canceled) {
+		t.Errorf("Allow with a cancelled request = %v, want context.Canceled", err)
+	}
+	if !f.Up() {
+		t.Error("a cancelled request marked the store down")
+	}
+}
+
+// hangStore ignores its context and answers only when released, like a
+// Redis client whose own read timeout is longer than the failover's.
+type hangStore struct{ release chan struct{} }
+
+func (h hangStore) Allow(context.Context, []Rule) (Result, error) {
+	<-h.release
+	return Result{Allowed: true}, nil
+}
+
+func (h hangStore) Peek(context.Context, []Rule) ([]State, error) {
+	<-h.release
+	return nil, nil
+}
+
+func TestFailoverBoundsAClientThatIgnoresItsContext(t *testing.T) {
+	h := hangStore{release: make(chan struct{})}
+	defer close(h.release)
+	f, err := NewFailover(h, FailoverOptions{Mode: Closed, Timeout: 20 * time.Millisecond, Probe: func(context.Context) error { return errors.New("down") }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	p := &Policy{Name: "p", Limits: []Limit{{1, time.Minute}}}
+	res, err := f.Allow(context.Background(), []Rule{{p, "k"}})
+	if err != nil || res.Allowed || res.RetryAfter != time.Second {
+		t.Errorf("Allow = %+v, %v; want the closed mode's refusal", res, err)
+	}
+	if f.Up() {
+		t.Error("Up() = true after a timeout")
+	}
+}
