@@ -39,6 +39,14 @@ type Config struct {
 	KeyName   string
 	Key       identity.Strategy
 	Trusted   []netip.Prefix
+	// Platform, Hops and ClientIPHeader finish the trust model; JWT and
+	// Tiers serve RATE_LIMIT_KEY=user (see identity.go).
+	Platform       string
+	Hops           int
+	ClientIPHeader string
+	JWT            identity.VerifierOptions
+	// Tiers is nil when RATE_LIMIT_TIERS is unset.
+	Tiers map[string][]ratelimit.Limit
 	// Secret is nil when RATE_LIMIT_SECRET is unset.
 	Secret []byte
 
@@ -47,6 +55,9 @@ type Config struct {
 
 	LogFormat string
 	LogLevel  string
+
+	// Ops holds METRICS_ADDR and ADMIN_TOKEN (see ops.go).
+	Ops Ops
 }
 
 // Default values, as .env.example lists them.
@@ -107,15 +118,8 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.DryRun, err = boolean(getenv, "RATE_LIMIT_DRY_RUN"); err != nil {
 		return c, err
 	}
-	c.KeyName = strings.ToLower(strings.TrimSpace(getenv("RATE_LIMIT_KEY")))
-	if c.KeyName == "" {
-		c.KeyName = "session"
-	}
-	if c.Key, err = identity.ParseStrategy(c.KeyName); err != nil {
-		return c, bad("RATE_LIMIT_KEY", getenv("RATE_LIMIT_KEY"), "want session (IP + User-Agent) or ip")
-	}
-	if c.Trusted, err = identity.ParseTrusted(getenv("TRUSTED_PROXIES")); err != nil {
-		return c, bad("TRUSTED_PROXIES", getenv("TRUSTED_PROXIES"), "want comma-separated CIDRs such as 10.0.0.0/8,172.16.0.0/12, or none")
+	if err := loadIdentity(&c, getenv); err != nil {
+		return c, err
 	}
 	if v := getenv("RATE_LIMIT_SECRET"); v != "" {
 		if len(v) < 16 {
@@ -146,6 +150,9 @@ func Load(getenv func(string) string) (Config, error) {
 			return c, bad("LOG_LEVEL", v, "want debug, info, warn or error")
 		}
 	}
+	if c.Ops, err = loadOps(getenv); err != nil {
+		return c, err
+	}
 	return c, nil
 }
 
@@ -158,6 +165,15 @@ func limits(getenv func(string) string, name, def string, offOK bool) ([]ratelim
 		return nil, nil
 	}
 	ls, err := ratelimit.ParseLimits(v)
+	if err == nil {
+		for i, a := range ls {
+			for _, b := range ls[:i] {
+				if a.Window == b.Window {
+					return nil, fmt.Errorf("config: %s=%q: two limits over the same window; keep the stricter one", name, getenv(name))
+				}
+			}
+		}
+	}
 	if err != nil {
 		want := "want N/second|minute|hour|day, \"N per minute\" or \"N/30 seconds\", several joined by ';' (3/minute;50/day)"
 		if offOK {

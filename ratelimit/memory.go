@@ -97,7 +97,7 @@ func (m *MemoryStore) Peek(_ context.Context, rules []Rule) ([]State, error) {
 	us := make([]usage, n)
 	for i := 0; i < n; i++ {
 		r := rules[owner[i]]
-		h := m.hash(r.Policy.Name, r.Key, i)
+		h := limitHash(m.ruleHash(r), m.limit(rules, i, owner[i]))
 		s := &m.shards[h%shardCount]
 		s.mu.Lock()
 		us[i] = m.usage(rules, i, owner[i], h, now)
@@ -119,9 +119,13 @@ func (m *MemoryStore) decide(rules []Rule, count bool) (Result, error) {
 	}
 	now := m.now().UnixMicro()
 	nl := 0
+	var rh uint64
 	for i := 0; i < n; i++ {
 		r := rules[owner[i]]
-		hashes[i] = m.hash(r.Policy.Name, r.Key, i)
+		if i == 0 || owner[i] != owner[i-1] {
+			rh = m.ruleHash(r)
+		}
+		hashes[i] = limitHash(rh, m.limit(rules, i, owner[i]))
 		s := int(hashes[i] % shardCount)
 		if !contains(locks[:nl], s) {
 			locks[nl] = s
@@ -156,11 +160,19 @@ func contains(xs []int, x int) bool {
 	return false
 }
 
-func (m *MemoryStore) hash(policy, key string, i int) uint64 {
-	h := maphash.String(m.seed, key)
-	h ^= maphash.String(m.seed, policy) * 0x9e3779b97f4a7c15
-	h += uint64(i) * 0xbf58476d1ce4e5b9
+// ruleHash hashes a rule's policy name and key.
+func (m *MemoryStore) ruleHash(r Rule) uint64 {
+	return maphash.String(m.seed, r.Key) ^ maphash.String(m.seed, r.Policy.Name)*0x9e3779b97f4a7c15
+}
+
+// limitHash gives each window of a rule its own counter, named by the
+// window's length like the Redis keys, so that a counter stays the same
+// whatever other rules share the decision.
+func limitHash(rh uint64, l Limit) uint64 {
+	h := rh + uint64(l.Window)*0xbf58476d1ce4e5b9
 	h ^= h >> 31
+	h *= 0x94d049bb133111eb
+	h ^= h >> 29
 	return h
 }
 

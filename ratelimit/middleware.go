@@ -70,8 +70,8 @@ func New(opts Options) (*Limiter, error) {
 			return nil, fmt.Errorf("ratelimit: layer %d: policy name %q must be unique and made of letters, digits, '-' and '_'", i, l.Policy.Name)
 		}
 		seen[l.Policy.Name] = true
-		if len(l.Policy.Limits) == 0 {
-			return nil, fmt.Errorf("ratelimit: policy %q has no limits", l.Policy.Name)
+		if err := l.Policy.check(); err != nil {
+			return nil, err
 		}
 		total += len(l.Policy.Limits)
 	}

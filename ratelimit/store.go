@@ -24,8 +24,28 @@ type Policy struct {
 	Limits []Limit
 }
 
+// check reports a policy that stores cannot keep: no limits, or two
+// limits with one window (their counters would be one and the same).
+func (p *Policy) check() error {
+	if len(p.Limits) == 0 {
+		return fmt.Errorf("ratelimit: policy %q has no limits", p.Name)
+	}
+	for i, a := range p.Limits {
+		if a.Requests < 1 || a.Window < time.Second {
+			return fmt.Errorf("ratelimit: policy %q: limit %v must allow at least 1 request per second or longer", p.Name, a)
+		}
+		for _, b := range p.Limits[:i] {
+			if a.Window == b.Window {
+				return fmt.Errorf("ratelimit: policy %q has two limits over %v: keep the stricter one", p.Name, a.Window)
+			}
+		}
+	}
+	return nil
+}
+
 // Rule applies a Policy to one key. Stores keep the counters of a rule
-// under its policy name and key; a caller that wants a later Redis Cluster
+// under its policy name, key and each limit's window (so a policy must not
+// hold two limits with the same window); a caller that wants a later Redis Cluster
 // to keep all keys of one decision in one slot puts a common hash tag in
 // braces into each key ("{a1b2}c3d4").
 type Rule struct {
