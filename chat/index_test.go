@@ -1,0 +1,136 @@
+package chat
+
+import (
+	"testing"
+	"testing/fstest"
+)
+
+// smallCorpus is a few passages that differ in one thing each, so a search
+// has exactly one right answer.
+func smallCorpus() fstest.MapFS {
+	return fstest.MapFS{
+		"redis.md": {Data: []byte(`# Redis
+
+Shared counters for several instances.
+
+## Connecting
+
+Set ` + "`REDIS_URL`" + ` to a redis:// or rediss:// address before start-up.
+
+## Failures
+
+When the server cannot reach Redis, ` + "`REDIS_FAILURE_MODE`" + ` decides between fallback, open and closed.
+`)},
+		"limits.md": {Data: []byte(`# Limits
+
+## Headers
+
+The page sends an ` + "`X-Session-ID`" + ` header with each question. Clients wait for the number of seconds in Retry-After.
+
+## Algorithm
+
+A sliding window counter limits requests per client and per minute. Set the limit in advance; requests over the set limit wait.
+`)},
+		"deploy.txt": {Data: []byte("Hugging Face Spaces build the Dockerfile.\n\nThe app port is 7860.\n")},
+	}
+}
+
+// smallIndex returns an index over smallCorpus.
+func smallIndex(tb testing.TB) *Index {
+	tb.Helper()
+	passages, err := Load(smallCorpus())
+	if err != nil {
+		tb.Fatalf("Load: %v", err)
+	}
+	return NewIndex(passages)
+}
+
+func TestSearch(t *testing.T) {
+	ix := smallIndex(t)
+	tests := []struct {
+		query string
+		want  section // the best hit; the zero section when nothing should match
+	}{
+		{"REDIS_URL", section{"redis.md", "Connecting"}},
+		{"redis_url", section{"redis.md", "Connecting"}},
+		{"redis url", section{"redis.md", "Connecting"}},
+		{"rediss", section{"redis.md", "Connecting"}},
+		{"X-Session-ID", section{"limits.md", "Headers"}},
+		{"session id", section{"limits.md", "Headers"}},
+		{"limiting", section{"limits.md", "Algorithm"}},
+		{"how is it limited", section{"limits.md", "Algorithm"}},
+		{"redus failure", section{"redis.md", "Failures"}},             // typo
+		{"hugging face spcae", section{"deploy.txt", ""}},              // swapped letters
+		{"retry afer", section{"limits.md", "Headers"}},                // typo of a stop word is dropped
+		{"slidingwindow", section{"limits.md", "Algorithm"}},           // run together
+		{"REDIS_FAILURE_MODE closed", section{"redis.md", "Failures"}}, // identifier and word
+		{"algoritm", section{"limits.md", "Algorithm"}},                // deletion in a long word
+		{"algoritms", section{"limits.md", "Algorithm"}},               // two edits in a long word
+		{"what's the weather today", section{}},                        // off topic
+		{"who won the football game", section{}},                       // off topic
+		{"install python on windows", section{}},                       // known words, no passage on them
+		{"", section{}},                                                // nothing asked
+		{"what is it", section{}},                                      // only stop words
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			hits := ix.Search(tt.query, 3)
+			if tt.want == (section{}) {
+				if len(hits) != 0 {
+					t.Errorf("Search(%q): got %v, want no hits", tt.query, sections(hits))
+				}
+				return
+			}
+			if len(hits) == 0 {
+				t.Fatalf("Search(%q): got no hits, want %v", tt.query, tt.want)
+			}
+			if got := (section{hits[0].Passage.Name, hits[0].Passage.Heading}); got != tt.want {
+				t.Errorf("Search(%q): got %v first, want %v", tt.query, got, tt.want)
+			}
+			for i := 1; i < len(hits); i++ {
+				if hits[i].Score > hits[i-1].Score {
+					t.Errorf("Search(%q): scores not descending: %v", tt.query, hits)
+				}
+			}
+		})
+	}
+}
+
+func TestSearchLimits(t *testing.T) {
+	ix := smallIndex(t)
+	tests := []struct {
+		name  string
+		ix    *Index
+		k     int
+		query string
+		max   int
+	}{
+		{"k of one", ix, 1, "redis limits counter", 1},
+		{"k of zero", ix, 0, "redis", 0},
+		{"negative k", ix, -1, "redis", 0},
+		{"nil index", nil, 3, "redis", 0},
+		{"empty index", NewIndex(nil), 3, "redis", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.ix.Search(tt.query, tt.k); len(got) > tt.max {
+				t.Errorf("Search(%q, %d): got %d hits, want at most %d", tt.query, tt.k, len(got), tt.max)
+			}
+		})
+	}
+}
+
+func BenchmarkSearch(b *testing.B) {
+	ix := bundledIndex(b)
+	queries := []string{
+		"how many questions can i ask per minute",
+		"what happens when redus is down",
+		"REDIS_URL",
+		"hugging face spcae setup",
+		"what's the weather today",
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		ix.Search(queries[i%len(queries)], 3)
+	}
+}

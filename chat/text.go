@@ -1,0 +1,270 @@
+package chat
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// token is one searchable word of a text.
+type token struct {
+	surface string // lower-cased as written, before stemming
+	term    string // what the index stores: the stem, or the whole identifier
+	whole   bool   // an identifier kept whole, such as "redis_url"; its parts follow it
+}
+
+// tokenize splits s into tokens. Identifiers joined by '_', '-' or '.'
+// (REDIS_URL, X-Session-ID, gemini-2.5-flash) yield the whole identifier
+// first and then each part, so a search matches either. camelCase words
+// (RateLimit, OpenAI) yield their parts only: "ratelimit" typed by a user
+// is split back into parts by the index. Stop words and one-letter words
+// are dropped; other parts are stemmed.
+func tokenize(s string) []token {
+	var toks []token
+	for _, raw := range rawWords(s) {
+		parts := splitParts(raw)
+		if len(parts) == 0 {
+			continue
+		}
+		if strings.ContainsAny(raw, "_-.") && len(parts) > 1 {
+			w := strings.ToLower(raw)
+			toks = append(toks, token{surface: w, term: w, whole: true})
+		}
+		for _, p := range parts {
+			p = strings.ToLower(p)
+			if isStopWord(p) || (utf8.RuneCountInString(p) < 2 && !isDigits(p)) {
+				continue
+			}
+			term := stem(p)
+			if isStopWord(term) { // "meaning", "happened"
+				continue
+			}
+			toks = append(toks, token{surface: p, term: term})
+		}
+	}
+	return toks
+}
+
+// rawWords returns the runs of letters and digits in s, keeping '_', '-'
+// and '.' when they join two such characters. An apostrophe ends the word
+// and drops what follows it, so "what's" and "don't" become "what" and "don".
+func rawWords(s string) []string {
+	var words []string
+	rs := []rune(s)
+	for i := 0; i < len(rs); {
+		if !isWordRune(rs[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(rs) {
+			if isWordRune(rs[j]) {
+				j++
+				continue
+			}
+			if (rs[j] == '_' || rs[j] == '-' || rs[j] == '.') && j+1 < len(rs) && isWordRune(rs[j+1]) {
+				j++
+				continue
+			}
+			break
+		}
+		words = append(words, string(rs[i:j]))
+		if j < len(rs) && (rs[j] == '\'' || rs[j] == '’') {
+			// Skip the contraction's tail.
+			j++
+			for j < len(rs) && isWordRune(rs[j]) {
+				j++
+			}
+		}
+		i = j
+	}
+	return words
+}
+
+func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+
+// splitParts cuts an identifier at '_', '-', '.' and lower-to-upper case
+// changes: "X-RateLimit-Reset" gives X, Rate, Limit, Reset.
+func splitParts(raw string) []string {
+	var parts []string
+	for _, p := range strings.FieldsFunc(raw, func(r rune) bool { return r == '_' || r == '-' || r == '.' }) {
+		start := 0
+		rs := []rune(p)
+		for i := 1; i < len(rs); i++ {
+			if unicode.IsLower(rs[i-1]) && unicode.IsUpper(rs[i]) {
+				parts = append(parts, string(rs[start:i]))
+				start = i
+			}
+		}
+		parts = append(parts, string(rs[start:]))
+	}
+	return parts
+}
+
+func isDigits(s string) bool {
+	for _, r := range s {
+		if !unicode.IsDigit(r) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func isLetters(s string) bool {
+	for _, r := range s {
+		if !unicode.IsLetter(r) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// stopWords are words too common to say what a question is about, each
+// between spaces so that a lookup is a substring test.
+const stopWords = " a about above after again against all almost also always am an and any are as at" +
+	" be because been before being below between both but by can cannot could did do does doing done" +
+	" anybody anyone anything everybody everyone everything explain give gives happen happens know look looks" +
+	" many mean means need neither nobody nothing put somebody someone something take takes tell want" +
+	" during each either else etc even ever every few for from further get gets getting got had has have" +
+	" having he her here hers him his how however i if in into is it its itself just let lets like me might" +
+	" more most much must my no nor not now of off on once only or other others our ours out over own per" +
+	" please quite rather really same shall she should so some such than that the their theirs them then" +
+	" there these they this those though through thus to too under until up upon us very via was we well" +
+	" were what when where whether which while who whom whose why will with within without would yes yet" +
+	" you your yours "
+
+// isStopWord reports whether w, lower-cased, is a stop word.
+func isStopWord(w string) bool {
+	return w != "" && !strings.Contains(w, " ") && strings.Contains(stopWords, " "+w+" ")
+}
+
+// nearStopWord reports whether w is one typo away from a stop word of
+// four letters or more, as "afer" is from "after": such a word is dropped
+// rather than matched to some unrelated term of the documents.
+func nearStopWord(w string) bool {
+	for s := range strings.FieldsSeq(stopWords) {
+		if len(s) >= 4 && editDistance(w, s, 1) <= 1 {
+			return true
+		}
+	}
+	return false
+}
+
+// isPronoun reports whether w points back at something said earlier, which
+// marks a question as a follow-up.
+func isPronoun(w string) bool {
+	switch w {
+	case "it", "its", "that", "this", "they", "them", "those", "these", "their", "one", "ones":
+		return true
+	}
+	return false
+}
+
+// stem strips common English suffixes so that "limits", "limited",
+// "limiting" and "limiter" all become "limit". It is deliberately light:
+// what matters is that the index and the query agree, not that the stem is
+// a word. Words with digits and words of three letters or fewer are kept.
+func stem(w string) string {
+	if len(w) <= 3 || !isLetters(w) {
+		return w
+	}
+	// Plurals first.
+	switch {
+	case strings.HasSuffix(w, "ies") && len(w) > 4:
+		w = w[:len(w)-3] + "y"
+	case strings.HasSuffix(w, "sses"):
+		w = w[:len(w)-2]
+	case strings.HasSuffix(w, "s") && !strings.HasSuffix(w, "ss") &&
+		!strings.HasSuffix(w, "us") && !strings.HasSuffix(w, "is"):
+		w = w[:len(w)-1]
+	}
+	// Then at most one derivational or inflectional suffix, keeping a stem
+	// long enough to stay distinctive.
+	rules := [...]struct {
+		suffix, repl string
+		minStem      int
+		undouble     bool
+	}{
+		{"ation", "", 4, false},
+		{"ment", "", 4, false},
+		{"ing", "", 3, true},
+		{"ied", "y", 3, false},
+		{"ed", "", 3, true},
+		{"ly", "", 3, false},
+		{"er", "", 4, true},
+	}
+	for _, r := range rules {
+		if strings.HasSuffix(w, r.suffix) && len(w)-len(r.suffix) >= r.minStem {
+			w = w[:len(w)-len(r.suffix)] + r.repl
+			if r.undouble {
+				w = undouble(w)
+			}
+			break
+		}
+	}
+	if len(w) > 3 && strings.HasSuffix(w, "e") {
+		w = w[:len(w)-1]
+	}
+	return w
+}
+
+// undouble turns "runn" (from "running") into "run", but keeps the double
+// l, s and z of "install", "pass" and "buzz".
+func undouble(w string) string {
+	n := len(w)
+	if n >= 3 && w[n-1] == w[n-2] && !strings.ContainsRune("aeiouylsz", rune(w[n-1])) {
+		return w[:n-1]
+	}
+	return w
+}
+
+// editDistance returns the optimal string alignment distance between a
+// and b (insertions, deletions, substitutions and swaps of two adjacent
+// letters each cost 1), or max+1 once it is certain to exceed max.
+func editDistance(a, b string, max int) int {
+	// Typical words fit the fixed buffers, so a search that compares a
+	// word against hundreds of others does not allocate for each.
+	var abuf, bbuf [32]rune
+	var rows [3][33]int
+	ra, rb := appendRunes(abuf[:0], a), appendRunes(bbuf[:0], b)
+	if d := len(ra) - len(rb); d > max || -d > max {
+		return max + 1
+	}
+	var prev2, prev, cur []int
+	if n := len(rb) + 1; n <= len(rows[0]) {
+		prev2, prev, cur = rows[0][:n], rows[1][:n], rows[2][:n]
+	} else {
+		prev2, prev, cur = make([]int, n), make([]int, n), make([]int, n)
+	}
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		rowMin := cur[0]
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			v := min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				v = min(v, prev2[j-2]+1)
+			}
+			cur[j] = v
+			rowMin = min(rowMin, v)
+		}
+		if rowMin > max {
+			return max + 1
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(rb)]
+}
+
+func appendRunes(dst []rune, s string) []rune {
+	for _, r := range s {
+		dst = append(dst, r)
+	}
+	return dst
+}

@@ -1,0 +1,84 @@
+package chat
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestTokenize(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string // terms, in order
+	}{
+		{"Set REDIS_URL first", []string{"set", "redis_url", "redis", "url", "first"}},
+		{"the X-Session-ID header", []string{"x-session-id", "session", "id", "head"}},
+		{"X-RateLimit-Reset", []string{"x-ratelimit-reset", "rat", "limit", "reset"}},
+		{"What's the limit?", []string{"limit"}},
+		{"gemini-2.5-flash on port 7860.", []string{"gemini-2.5-flash", "gemini", "2", "5", "flash", "port", "7860"}},
+		{"OpenAI-compatible", []string{"openai-compatible", "open", "ai", "compatibl"}},
+		{"a b c 1", []string{"1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			var got []string
+			for _, tok := range tokenize(tt.in) {
+				got = append(got, tok.term)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("tokenize(%q): got %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestStem(t *testing.T) {
+	tests := []struct {
+		words []string // all stem alike
+		want  string
+	}{
+		{[]string{"limit", "limits", "limited", "limiting", "limiter", "limiters", "limitation"}, "limit"},
+		{[]string{"cache", "caches", "cached", "caching"}, "cach"},
+		{[]string{"policy", "policies"}, "policy"},
+		{[]string{"deploy", "deploys", "deployed", "deploying", "deployment"}, "deploy"},
+		{[]string{"run", "running"}, "run"},
+		{[]string{"install", "installed", "installing"}, "install"},
+		{[]string{"configure", "configured", "configuration"}, "configur"},
+		{[]string{"redis"}, "redis"},
+		{[]string{"status"}, "status"},
+		{[]string{"access"}, "access"},
+		{[]string{"ipv6"}, "ipv6"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			for _, w := range tt.words {
+				if got := stem(w); got != tt.want {
+					t.Errorf("stem(%q): got %q, want %q", w, got, tt.want)
+				}
+			}
+		})
+	}
+}
+
+func TestEditDistance(t *testing.T) {
+	tests := []struct {
+		a, b string
+		max  int
+		want int
+	}{
+		{"redis", "redis", 2, 0},
+		{"redus", "redis", 2, 1},
+		{"spcae", "space", 2, 1}, // swapped letters cost one
+		{"afer", "after", 2, 1},
+		{"kitten", "sitting", 3, 3},
+		{"abc", "xyz", 1, 2}, // gives up past max
+		{"a", "abcd", 1, 2},
+		{"", "ab", 2, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.a+"/"+tt.b, func(t *testing.T) {
+			if got := editDistance(tt.a, tt.b, tt.max); got != tt.want {
+				t.Errorf("editDistance(%q, %q, %d): got %d, want %d", tt.a, tt.b, tt.max, got, tt.want)
+			}
+		})
+	}
+}

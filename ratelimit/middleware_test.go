@@ -1,0 +1,192 @@
+package ratelimit
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// newTestLimiter limits by the X-Client header, with a per-IP layer keyed
+// on X-IP, on a memory store with a test clock.
+func newTestLimiter(t *testing.T, c *clock, dry bool, client, perIP string) http.Handler {
+	t.Helper()
+	s, err := NewMemoryStore(MemoryOptions{Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := ParseLimits(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	il, err := ParseLimits(perIP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pro := &Policy{Name: "per-client", Limits: []Limit{{10, time.Minute}}}
+	l, err := New(Options{
+		Store:  s,
+		DryRun: dry,
+		Now:    c.Now,
+		Layers: []Layer{
+			{
+				Policy: Policy{Name: "per-client", Limits: cl},
+				Key:    func(r *http.Request) (string, error) { return r.Header.Get("X-Client"), nil },
+				Select: func(r *http.Request) *Policy {
+					if r.Header.Get("X-Tier") == "pro" {
+						return pro
+					}
+					return nil
+				},
+			},
+			{
+				Policy: Policy{Name: "per-ip", Note: "per IP", Limits: il},
+				Key:    func(r *http.Request) (string, error) { return r.Header.Get("X-IP"), nil },
+			},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) }))
+}
+
+func do(h http.Handler, client, ip string, extra ...string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest("POST", "/chat", nil)
+	r.Header.Set("X-Client", client)
+	r.Header.Set("X-IP", ip)
+	for i := 0; i+1 < len(extra); i += 2 {
+		r.Header.Set(extra[i], extra[i+1])
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+func TestHeaders(t *testing.T) {
+	c := newClock()
+	c.Set(c.Now().Add(43 * time.Second))
+	h := newTestLimiter(t, c, false, "3/minute", "60/minute")
+	for i := 0; i < 3; i++ {
+		w := do(h, "a", "ip")
+		if w.Code != 200 {
+			t.Fatalf("request %d: %d", i, w.Code)
+		}
+		if got, want := w.Header().Get("RateLimit-Policy"), `"per-client";q=3;w=60, "per-ip";q=60;w=60`; got != want {
+			t.Fatalf("RateLimit-Policy = %q, want %q", got, want)
+		}
+		if got, want := w.Header().Get("RateLimit"), `"per-client";r=`+strconv.Itoa(2-i)+`;t=77`; got != want {
+			t.Errorf("request %d: RateLimit = %q, want %q", i, got, want)
+		}
+	}
+	w := do(h, "a", "ip")
+	if w.Code != 429 {
+		t.Fatalf("4th: %d", w.Code)
+	}
+	// Three requests 43s into a window: the next fits when the next window
+	// weighs them below 2, at 17 + 20 = 37s.
+	if got := w.Header().Get("Retry-After"); got != "37" {
+		t.Errorf("Retry-After = %q, want 37", got)
+	}
+	if got := w.Header().Get("RateLimit"); got != `"per-client";r=0;t=37` {
+		t.Errorf("RateLimit = %q, want t equal to Retry-After", got)
+	}
+	reset, _ := strconv.ParseInt(w.Header().Get("X-RateLimit-Reset"), 10, 64)
+	if reset <= c.Now().Unix() {
+		t.Errorf("X-RateLimit-Reset = %d, want a future unix time", reset)
+	}
+	var body map[string]string
+	json.NewDecoder(w.Body).Decode(&body)
+	if body["error"] != "Rate limit exceeded: 3 per 1 minute" || body["detail"] != body["error"] || body["policy"] != "per-client" {
+		t.Errorf("body = %v", body)
+	}
+	// Retry-After is honest: one second earlier is still refused, at it is admitted.
+	c.Set(c.Now().Add(36 * time.Second))
+	if w := do(h, "a", "ip"); w.Code != 429 {
+		t.Errorf("a second before Retry-After: %d, want 429", w.Code)
+	}
+	c.Set(c.Now().Add(time.Second))
+	if w := do(h, "a", "ip"); w.Code != 200 {
+		t.Errorf("at Retry-After: %d, want 200", w.Code)
+	}
+}
+
+func TestPerIPRefusalNamesTheLayer(t *testing.T) {
+	c := newClock()
+	h := newTestLimiter(t, c, false, "3/minute", "4/minute")
+	for i := 0; i < 4; i++ {
+		if w := do(h, "ua"+strconv.Itoa(i), "same-ip"); w.Code != 200 {
+			t.Fatalf("client %d: %d", i, w.Code)
+		}
+	}
+	w := do(h, "fresh", "same-ip")
+	if w.Code != 429 {
+		t.Fatalf("5th client on one IP: %d, want 429", w.Code)
+	}
+	var body map[string]string
+	json.NewDecoder(w.Body).Decode(&body)
+	if want := "Rate limit exceeded: 4 per 1 minute (per IP)"; body["detail"] != want {
+		t.Errorf("detail = %q, want %q", body["detail"], want)
+	}
+	if got := w.Header().Get("RateLimit"); !strings.HasPrefix(got, `"per-ip";r=0;`) {
+		t.Errorf("RateLimit = %q, want the per-ip item", got)
+	}
+}
+
+func TestDryRun(t *testing.T) {
+	c := newClock()
+	h := newTestLimiter(t, c, true, "3/minute", "60/minute")
+	for i := 0; i < 6; i++ {
+		w := do(h, "a", "ip")
+		if w.Code != 200 {
+			t.Fatalf("dry run request %d: %d, want 200", i, w.Code)
+		}
+		if i >= 3 && w.Header().Get("Retry-After") == "" {
+			t.Errorf("dry run request %d: no Retry-After, want the headers of a refusal", i)
+		}
+		if got, want := w.Header().Get("X-RateLimit-Remaining"), strconv.Itoa(max(2-i, 0)); got != want {
+			t.Errorf("dry run request %d: remaining %q, want %q", i, got, want)
+		}
+	}
+}
+
+func TestSelectTier(t *testing.T) {
+	c := newClock()
+	h := newTestLimiter(t, c, false, "3/minute", "60/minute")
+	for i := 0; i < 10; i++ {
+		if w := do(h, "p", "ip", "X-Tier", "pro"); w.Code != 200 {
+			t.Fatalf("pro request %d: %d", i, w.Code)
+		}
+	}
+	if w := do(h, "p", "ip", "X-Tier", "pro"); w.Code != 429 {
+		t.Fatalf("11th pro request: %d, want 429", w.Code)
+	}
+}
+
+func TestNewErrors(t *testing.T) {
+	s, _ := NewMemoryStore(MemoryOptions{})
+	key := func(*http.Request) (string, error) { return "k", nil }
+	min := []Limit{{3, time.Minute}}
+	tests := []struct {
+		name string
+		opts Options
+	}{
+		{"no store", Options{Layers: []Layer{{Policy: Policy{Name: "a", Limits: min}, Key: key}}}},
+		{"no layers", Options{Store: s}},
+		{"no key", Options{Store: s, Layers: []Layer{{Policy: Policy{Name: "a", Limits: min}}}}},
+		{"bad name", Options{Store: s, Layers: []Layer{{Policy: Policy{Name: "a b", Limits: min}, Key: key}}}},
+		{"same name", Options{Store: s, Layers: []Layer{{Policy: Policy{Name: "a", Limits: min}, Key: key}, {Policy: Policy{Name: "a", Limits: min}, Key: key}}}},
+		{"no limits", Options{Store: s, Layers: []Layer{{Policy: Policy{Name: "a"}, Key: key}}}},
+		{"same window", Options{Store: s, Layers: []Layer{{Policy: Policy{Name: "a", Limits: []Limit{{3, time.Minute}, {5, time.Minute}}}, Key: key}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := New(tt.opts); err == nil {
+				t.Error("New succeeded")
+			}
+		})
+	}
+}
