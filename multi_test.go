@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -232,5 +233,48 @@ func TestGracefulDrain(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Errorf("serve returned %v", err)
+	}
+}
+
+func TestRedisUnreachableAtStart(t *testing.T) {
+	// Nothing listens on this port: the app starts anyway, /health says
+	// so, and chat is limited in local memory (the default failure mode).
+	dead := fmt.Sprintf("redis://127.0.0.1:%d/0", freePort(t))
+	base := startRun(t, map[string]string{"REDIS_URL": dead})
+	resp, err := http.Get(base + "/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h struct {
+		Status  string         `json:"status"`
+		Limiter map[string]any `json:"limiter"`
+	}
+	json.NewDecoder(resp.Body).Decode(&h)
+	resp.Body.Close()
+	if h.Status != "healthy" || h.Limiter["store"] != "redis" {
+		t.Fatalf("health = %+v", h)
+	}
+	if got := burstAcross(t, []string{base}, 10, "fallback/1"); got != 3 {
+		t.Errorf("with Redis unreachable admitted %d of 10, want 3 (local fallback)", got)
+	}
+	resp, err = http.Get(base + "/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(resp.Body).Decode(&h)
+	resp.Body.Close()
+	if h.Limiter["redis"] != "unreachable" {
+		t.Errorf("health limiter = %v, want redis unreachable", h.Limiter)
+	}
+}
+
+func TestHealthcheckFlag(t *testing.T) {
+	base := startRun(t, nil)
+	port := strings.TrimPrefix(base, "http://127.0.0.1:")
+	if err := run(context.Background(), []string{"smartdocs", "-healthcheck"}, env(map[string]string{"PORT": port}), io.Discard, io.Discard); err != nil {
+		t.Errorf("-healthcheck against a running server: %v", err)
+	}
+	if err := run(context.Background(), []string{"smartdocs", "-healthcheck"}, env(map[string]string{"PORT": fmt.Sprint(freePort(t))}), io.Discard, io.Discard); err == nil {
+		t.Error("-healthcheck with nothing listening succeeded")
 	}
 }
