@@ -10,11 +10,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"os"
 	"os/signal"
 	"strconv"
-	"sync"
 	"syscall"
 	"time"
 
@@ -40,6 +38,8 @@ type app struct {
 	rdb     *redis.Client
 	docs    *chat.Docs
 	closers []func()
+	// ops holds metrics, analytics, bans and admin (ops.go).
+	ops *ops
 }
 
 func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
@@ -54,6 +54,7 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 
 func newApp(ctx context.Context, cfg config.Config, stdout io.Writer) (*app, error) {
 	a := &app{cfg: cfg, log: newLogger(cfg, stdout)}
+	a.ops = newOps(cfg, a.log)
 	ix, err := loadIndex(cfg.DocsDir)
 	if err != nil {
 		return nil, err
@@ -99,25 +100,23 @@ func newApp(ctx context.Context, cfg config.Config, stdout io.Writer) (*app, err
 		}
 	}
 
-	var warnOnce sync.Once
-	resolver := identity.NewResolver(cfg.Trusted, func(peer netip.Addr) {
-		warnOnce.Do(func() {
-			a.log.Warn("X-Forwarded-For from a peer that is not a trusted proxy: ignored; if a proxy sits in front of this app, add its range to TRUSTED_PROXIES", "peer", peer.String())
-		})
-	})
-	keys := identity.NewKeys(hasher, cfg.Key)
-	layers := []ratelimit.Layer{{Policy: ratelimit.Policy{Name: "per-client", Limits: cfg.RateLimit}, Key: keys.Client}}
-	if cfg.PerIP != nil {
-		layers = append(layers, ratelimit.Layer{Policy: ratelimit.Policy{Name: "per-ip", Note: "per IP", Limits: cfg.PerIP}, Key: keys.IP})
+	id, err := newClientID(cfg, hasher, a.log)
+	if err != nil {
+		return nil, err
 	}
+	layers := id.layers()
 	if cfg.Global != nil {
 		layers = append(layers, ratelimit.Layer{Policy: ratelimit.Policy{Name: "global", Note: "for everyone", Limits: cfg.Global}, Key: func(*http.Request) (string, error) { return "global", nil }})
 	}
 	limiter, err := ratelimit.New(ratelimit.Options{
-		Store:  store,
-		Layers: layers,
-		DryRun: cfg.DryRun,
+		Store:      store,
+		Layers:     layers,
+		DryRun:     cfg.DryRun,
+		OnDecision: a.ops.decided,
 		OnError: func(w http.ResponseWriter, r *http.Request, err error) {
+			if writeTokenError(w, err) {
+				return
+			}
 			a.log.Error("rate limiter failed", "err", err)
 			w.Header().Set("Retry-After", "1")
 			w.Header().Set("Content-Type", "application/json")
@@ -128,15 +127,25 @@ func newApp(ctx context.Context, cfg config.Config, stdout io.Writer) (*app, err
 	if err != nil {
 		return nil, err
 	}
-	a.handler = handlers.NewServer(handlers.Deps{
+	models, err := newModels(cfg.Models, a.docs, a.log) // models.go
+	if err != nil {
+		return nil, err
+	}
+	deps, err := a.ops.wire(ctx, a, limiter, id.keys, handlers.Deps{
 		Logger:        a.log,
-		Models:        []handlers.Model{{Name: "docs", Description: "Built-in search over the documents; no API key needed.", Engine: a.docs}},
-		DefaultModel:  "docs",
-		Identify:      resolver.Middleware,
+		Models:        models,
+		DefaultModel:  cfg.Models.Default,
+		CORSOrigins:   cfg.CORSOrigins,
+		Identify:      id.middleware,
+		WhoAmI:        id.whoami(),
 		Limit:         limiter.Handler,
 		LimiterHealth: health,
 		Static:        static.FS,
 	})
+	if err != nil {
+		return nil, err
+	}
+	a.handler = handlers.NewServer(deps)
 	return a, nil
 }
 
@@ -157,10 +166,12 @@ func (a *app) redisStore(cfg config.Config) (*ratelimit.Failover, error) {
 		Timeout: cfg.RedisTimeout,
 		Probe:   func(ctx context.Context) error { return a.rdb.Ping(ctx).Err() },
 		Logger:  a.log,
+		OnCall:  a.ops.metrics.RedisCall,
 	})
 	if err != nil {
 		return nil, err
 	}
+	a.ops.watchFailover(fo)
 	a.closers = append(a.closers, fo.Close)
 	return fo, nil
 }
@@ -244,6 +255,9 @@ func (a *app) serve(ctx context.Context) error {
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	a.watchReload(ctx)
+	if err := a.ops.serveMetrics(ctx); err != nil {
+		return err
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	a.log.Info("listening", "addr", ln.Addr().String(), "url", fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port), "store", storeName(a.cfg))

@@ -53,6 +53,11 @@ type Config struct {
 	// DocsDir is "" for the bundled documents.
 	DocsDir string
 
+	// Models configures the answer engines (config/llm.go).
+	Models Models
+	// CORSOrigins is nil when CORS is off (CORS_ORIGINS).
+	CORSOrigins []string
+
 	LogFormat string
 	LogLevel  string
 
@@ -133,6 +138,12 @@ func Load(getenv func(string) string) (Config, error) {
 			return c, bad("DOCS_DIR", v, "want a directory of .md or .txt files that exists")
 		}
 		c.DocsDir = v
+	}
+	if c.Models, err = loadModels(getenv); err != nil {
+		return c, err
+	}
+	if c.CORSOrigins, err = corsOrigins(getenv); err != nil {
+		return c, err
 	}
 	if v := getenv("LOG_FORMAT"); v != "" {
 		switch f := strings.ToLower(strings.TrimSpace(v)); f {

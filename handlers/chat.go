@@ -6,6 +6,7 @@ import (
 	"mime"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -188,6 +189,8 @@ func answerJSON(w http.ResponseWriter, d Deps, model string, reply *chat.Reply) 
 		}
 		b.WriteString(tok)
 	}
+	// Collecting a model's answer may outlast the server's write timeout.
+	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(writeGrace))
 	out := jsonAnswer{Answer: strings.TrimSpace(b.String()), Sources: []jsonSource{}, Model: model}
 	for _, s := range reply.Sources {
 		out.Sources = append(out.Sources, jsonSource{Name: s.Name, Title: s.Title, Heading: s.Heading, Excerpt: s.Excerpt})
@@ -196,11 +199,16 @@ func answerJSON(w http.ResponseWriter, d Deps, model string, reply *chat.Reply) 
 }
 
 // writeEngineError maps an engine's error to a status, showing the client
-// nothing of its internals.
+// nothing of its internals. A model may fail only after LLM_TIMEOUT, past
+// the server's write timeout, so the error gets its own time to be written.
 func writeEngineError(w http.ResponseWriter, d Deps, err error) {
-	status, msg := engineStatus(err)
+	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(writeGrace))
+	status, msg, retryAfter := engineStatus(err)
 	if status >= 500 {
 		d.Logger.Warn("answer failed", "status", status, "err", err)
+	}
+	if retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
 	}
 	writeError(w, status, msg)
 }

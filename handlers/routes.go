@@ -12,7 +12,10 @@ func routes(d Deps) http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer)
 	r.Use(securityHeaders)
-	r.Use(logRequests(d.Logger))
+	r.Use(logRequests(d.Logger, d.Now, d.OnRequest))
+	if cors := allowCORS(d.CORSOrigins); cors != nil {
+		r.Use(cors) // before every route: preflights never reach the limiter
+	}
 	r.Use(d.Identify)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Not Found")
@@ -23,9 +26,24 @@ func routes(d Deps) http.Handler {
 
 	r.Get("/health", handleHealth(d))
 	r.Get("/models", handleModels(d))
+	r.Method(http.MethodGet, "/whoami", d.WhoAmI)
 	chat := d.Limit(handleChat(d))
 	r.Method(http.MethodPost, "/chat", chat)
 	r.Method(http.MethodPost, "/api/chat", chat)
+
+	if d.Peek != nil {
+		r.Get("/limits", handleLimits(d))
+	}
+	if d.Metrics != nil {
+		r.Method(http.MethodGet, "/metrics", d.Metrics)
+	}
+	if d.Admin != nil {
+		r.Mount("/admin", d.Admin)
+	}
+
+	r.Get("/openapi.json", handleOpenAPI())
+	r.Get("/docs", handleDocs())
+	r.Get("/docs/{file}", handleDocsAsset())
 
 	r.Get("/", handleIndex(d.Static))
 	r.Handle("/static/*", http.StripPrefix("/static/", http.FileServerFS(d.Static)))

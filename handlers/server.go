@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/smartdocs-go/smartdocs/chat"
+	"github.com/smartdocs-go/smartdocs/ratelimit"
 )
 
 // answerer is what a chat engine must do for the handlers.
@@ -43,6 +44,24 @@ type Deps struct {
 	LimiterHealth func(ctx context.Context) any
 	// Static holds index.html and the page's assets.
 	Static fs.FS
+	// CORSOrigins are the origins allowed to call the API from a browser
+	// (CORS_ORIGINS, checked by config); nil leaves CORS off.
+	CORSOrigins []string
+	// WhoAmI serves GET /whoami, the caller's resolved identity; nil
+	// leaves the route answering 404.
+	WhoAmI http.Handler
+	// Peek reports the caller's standing under every limit without
+	// counting (ratelimit.Limiter.Peek), for GET /limits; nil leaves the
+	// route out.
+	Peek func(r *http.Request) ([]ratelimit.State, error)
+	// Metrics serves GET /metrics on this server; nil leaves it out (it
+	// is off, or on a listener of its own: METRICS_ADDR).
+	Metrics http.Handler
+	// Admin is mounted at /admin; nil (ADMIN_TOKEN unset) leaves every
+	// /admin route out, answering 404.
+	Admin http.Handler
+	// OnRequest, when set, is told of every finished request (metrics).
+	OnRequest func(Finished)
 	// Now is the clock for /health; default time.Now.
 	Now func() time.Time
 }
@@ -60,6 +79,9 @@ func NewServer(d Deps) http.Handler {
 	}
 	if d.Limit == nil {
 		d.Limit = func(h http.Handler) http.Handler { return h }
+	}
+	if d.WhoAmI == nil {
+		d.WhoAmI = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { writeError(w, http.StatusNotFound, "Not Found") })
 	}
 	return routes(d)
 }

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -60,50 +59,16 @@ func RandomSecret() []byte {
 	return b
 }
 
-// maxHeader bounds how much of a header goes into a key: enough to tell
-// browsers apart, little enough that a 64 KiB User-Agent costs nothing.
-const maxHeader = 512
-
-func clip(s string) string {
-	if len(s) > maxHeader {
-		return s[:maxHeader]
-	}
-	return s
-}
-
 // Keys computes the rate-limit keys of requests that went through a
-// Resolver's Middleware. Keys of one client share a hash tag in braces,
-// the hash of its address, so that a Redis Cluster could keep one
-// decision's keys in one slot.
+// Resolver's Middleware (and, for ByUser, a Verifier's). A key is
+// "{tag}hash": the hash of every part the Strategy listed, after the hash
+// of its first part in braces. Address-bound strategies list the address
+// subject first, so that a client's key shares its tag, and a later Redis
+// Cluster's slot, with the per-IP key of its address. Safe for concurrent
+// use.
 type Keys struct {
 	hasher   *Hasher
 	strategy Strategy
-}
-
-// Strategy lists what tells one client from another, given its address
-// subject (see Subject).
-type Strategy func(r *http.Request, subject string) []string
-
-// ByIP keys a client by its address alone (IPv6 by /64). Everyone behind
-// one NAT shares a limit.
-func ByIP(r *http.Request, subject string) []string { return []string{subject} }
-
-// BySession keys a client by its address and User-Agent: people behind one
-// NAT with different browsers get their own limits; a client can multiply
-// its quota by rotating User-Agents, which the per-IP ceiling bounds.
-func BySession(r *http.Request, subject string) []string {
-	return []string{subject, clip(r.Header.Get("User-Agent"))}
-}
-
-// ParseStrategy maps RATE_LIMIT_KEY values to strategies.
-func ParseStrategy(s string) (Strategy, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "", "session":
-		return BySession, nil
-	case "ip":
-		return ByIP, nil
-	}
-	return nil, fmt.Errorf("identity: unknown key strategy %q: want session or ip", s)
 }
 
 // NewKeys returns Keys that hash with h under strategy s.
@@ -113,14 +78,19 @@ func NewKeys(h *Hasher, s Strategy) *Keys { return &Keys{hasher: h, strategy: s}
 // Resolver.Middleware.
 var ErrNotResolved = errors.New("identity: request has no resolved client address")
 
-// Client returns the per-client key: "{ip-hash}client-hash".
+// Client returns the per-client key: "{tag}client-hash", 16 hex
+// characters each. Its error is the Strategy's: a *TokenError for a bad
+// bearer token under ByUser.
 func (k *Keys) Client(r *http.Request) (string, error) {
 	res, ok := FromContext(r.Context())
 	if !ok {
 		return "", ErrNotResolved
 	}
-	subject := Subject(res.IP)
-	return "{" + k.hasher.Sum(subject) + "}" + k.hasher.Sum(k.strategy(r, subject)...), nil
+	parts, err := k.strategy(r, Subject(res.IP))
+	if err != nil {
+		return "", err
+	}
+	return "{" + k.hasher.Sum(parts[0]) + "}" + k.hasher.Sum(parts...), nil
 }
 
 // IP returns the per-address key: "{ip-hash}".
@@ -130,4 +100,17 @@ func (k *Keys) IP(r *http.Request) (string, error) {
 		return "", ErrNotResolved
 	}
 	return "{" + k.hasher.Sum(Subject(res.IP)) + "}", nil
+}
+
+// ShortKey is what logs and GET /whoami may show of a per-client key: the
+// first 8 hex characters of the part that tells clients apart (after the
+// tag), never enough to test guesses against.
+func ShortKey(key string) string {
+	if i := strings.IndexByte(key, '}'); i >= 0 {
+		key = key[i+1:]
+	}
+	if len(key) > 8 {
+		key = key[:8]
+	}
+	return key
 }

@@ -1,0 +1,140 @@
+// Command bench is the load benchmark of issue 3: it starts HTTP servers on
+// loopback, drives each with wrk (Debian's package), and writes the
+// requests per second of every variant as a Markdown table and an SVG bar
+// chart into bench/out/.
+//
+// Variants, each on its own fresh server and, where it uses Redis, on a
+// freshly flushed redis-server that this command starts:
+//
+//   - bare-chi: a chi router that answers every POST with a 429 (rejected
+//     path) or a 200 (allowed path) and does nothing else: the ceiling;
+//   - ours-memory, ours-redis: ratelimit.Limiter with the app's two layers
+//     (per-client 3/minute, per-IP 60/minute) in one decision, with the
+//     MemoryStore or with the RedisStore behind Failover, as the app runs;
+//   - httprate-memory, httprate-redis (v0.6.0), redis_rate (v10): one
+//     3/minute limit each.
+//
+// Every limiter keys on the same thing: the app's client resolver and its
+// HMAC of IP and User-Agent. Two paths: rejected (wrk floods as one client)
+// and allowed (every request carries a random X-Forwarded-For, which the
+// server believes because wrk connects from loopback, so nearly every
+// request is a new client). Runs alternate between variants and paths, and
+// each round reverses the order of the one before.
+//
+//	go run ./bench [-duration 5s] [-connections 32] [-threads 2] [-rounds 2] [-out bench/out]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// config is what the flags say.
+type config struct {
+	duration    time.Duration
+	connections int
+	threads     int
+	rounds      int
+	out         string
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var cfg config
+	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.DurationVar(&cfg.duration, "duration", 5*time.Second, "length of each wrk run")
+	fs.IntVar(&cfg.connections, "connections", 32, "wrk connections")
+	fs.IntVar(&cfg.threads, "threads", 2, "wrk threads")
+	fs.IntVar(&cfg.rounds, "rounds", 2, "runs of every variant and path")
+	fs.StringVar(&cfg.out, "out", filepath.Join("bench", "out"), "directory for results.md and results.svg")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if cfg.duration < time.Second || cfg.connections < 1 || cfg.threads < 1 || cfg.rounds < 1 || cfg.connections < cfg.threads {
+		return errors.New("want -duration of at least 1s, -rounds and -threads of at least 1, and at least as many -connections as -threads")
+	}
+	wrk, err := exec.LookPath("wrk")
+	if err != nil {
+		return errors.New("wrk not found: install Debian's package (apt-get install -y wrk) and run again")
+	}
+	redisBin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return errors.New("redis-server not found: install Debian's package (apt-get install -y redis-server) and run again")
+	}
+	if err := os.MkdirAll(cfg.out, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "smartdocs-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+
+	rs, err := startRedis(ctx, redisBin, tmp)
+	if err != nil {
+		return err
+	}
+	defer rs.stop()
+
+	scripts, err := writeScripts(tmp)
+	if err != nil {
+		return err
+	}
+	machine := describeMachine(wrk, redisBin)
+	fmt.Fprintf(stdout, "bench: %s\n", machine.oneLine())
+	total := time.Duration(cfg.rounds*len(paths)*len(variants)) * cfg.duration
+	fmt.Fprintf(stdout, "bench: %d variants x %d paths x %d rounds of %v: about %v\n", len(variants), len(paths), cfg.rounds, cfg.duration, total.Round(time.Second))
+
+	var results []result
+	order := slices.Clone(variants)
+	for round := 1; round <= cfg.rounds; round++ {
+		for _, p := range paths {
+			for _, v := range order {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				if err := rs.flush(ctx); err != nil {
+					return err
+				}
+				res, err := measure(ctx, cfg, wrk, scripts[p], rs, v, p)
+				if err != nil {
+					return fmt.Errorf("%s, %s path, round %d: %w", v.name, p, round, err)
+				}
+				res.round = round
+				fmt.Fprintf(stdout, "bench: round %d %-8s %-16s %9.0f req/s  p99 %-9v %s\n", round, p, v.name, res.rps, res.p99, res.check())
+				results = append(results, res)
+			}
+		}
+		slices.Reverse(order)
+	}
+
+	rep := newReport(cfg, machine, results)
+	md := rep.markdown()
+	if err := os.WriteFile(filepath.Join(cfg.out, "results.md"), []byte(md), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(cfg.out, "results.svg"), []byte(rep.svg()), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\n%s\nbench: wrote %s and %s\n", md, filepath.Join(cfg.out, "results.md"), filepath.Join(cfg.out, "results.svg"))
+	return nil
+}

@@ -1,0 +1,272 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"html"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// machine describes where the numbers were taken.
+type machine struct {
+	cpus             int
+	cpu, kernel, wrk string
+	redis, goVersion string
+	// load is /proc/loadavg's 1-minute figure when the run started: other
+	// work on the machine skews every number.
+	load string
+}
+
+func describeMachine(wrk, redisBin string) machine {
+	m := machine{cpus: runtime.NumCPU(), goVersion: runtime.Version(), cpu: "unknown CPU"}
+	if f, err := os.Open("/proc/cpuinfo"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.cpu = strings.TrimSpace(v)
+				break
+			}
+		}
+		f.Close()
+	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		m.load = strings.Fields(string(b))[0]
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.kernel = "Linux " + strings.TrimSpace(string(b))
+	}
+	// wrk -v prints its version and exits 1.
+	out, _ := exec.Command(wrk, "-v").CombinedOutput()
+	m.wrk = strings.TrimSpace(strings.SplitN(string(out), "Copyright", 2)[0])
+	if out, err := exec.Command(redisBin, "--version").Output(); err == nil {
+		f := strings.Fields(string(out))
+		for _, w := range f {
+			if strings.HasPrefix(w, "v=") {
+				m.redis = "Redis " + strings.TrimPrefix(w, "v=")
+			}
+		}
+	}
+	return m
+}
+
+func (m machine) oneLine() string {
+	return fmt.Sprintf("%d CPUs (%s), %s, %s, %s, %s, load average %s at the start", m.cpus, m.cpu, m.kernel, m.goVersion, m.wrk, m.redis, m.load)
+}
+
+// row is one variant on one path over every round.
+type row struct {
+	variant string
+	path    path
+	runs    []result
+}
+
+func (r row) mean() float64 {
+	s := 0.0
+	for _, x := range r.runs {
+		s += x.rps
+	}
+	return s / float64(len(r.runs))
+}
+
+func (r row) worstP99() time.Duration {
+	var d time.Duration
+	for _, x := range r.runs {
+		d = max(d, x.p99)
+	}
+	return d
+}
+
+// callsPerRequest is Redis commands (or pipelines) per answered request.
+func (r row) callsPerRequest() (float64, bool) {
+	var calls, answers int64
+	redis := false
+	for _, x := range r.runs {
+		calls += x.redisCalls
+		answers += x.ok + x.limited + x.other
+		redis = redis || x.redis
+	}
+	if !redis || answers == 0 {
+		return 0, false
+	}
+	return float64(calls) / float64(answers), true
+}
+
+type report struct {
+	cfg     config
+	machine machine
+	rows    map[path]map[string]*row
+}
+
+func newReport(cfg config, m machine, results []result) *report {
+	rep := &report{cfg: cfg, machine: m, rows: map[path]map[string]*row{}}
+	for _, res := range results {
+		if rep.rows[res.path] == nil {
+			rep.rows[res.path] = map[string]*row{}
+		}
+		r := rep.rows[res.path][res.variant]
+		if r == nil {
+			r = &row{variant: res.variant, path: res.path}
+			rep.rows[res.path][res.variant] = r
+		}
+		r.runs = append(r.runs, res)
+	}
+	return rep
+}
+
+func (rep *report) rps(p path, variant string) float64 {
+	if r := rep.rows[p][variant]; r != nil {
+		return r.mean()
+	}
+	return 0
+}
+
+func (rep *report) ratio(p path, variant, base string) string {
+	b := rep.rps(p, base)
+	if b == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f×", rep.rps(p, variant)/b)
+}
+
+func (rep *report) command() string {
+	return fmt.Sprintf("go run ./bench -duration %v -connections %d -threads %d -rounds %d",
+		rep.cfg.duration, rep.cfg.connections, rep.cfg.threads, rep.cfg.rounds)
+}
+
+// markdown is the README's table, its detail and the issue's targets.
+func (rep *report) markdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### Load benchmark\n\n")
+	fmt.Fprintf(&b, "Command: `%s` (%s)\n\n", rep.command(), time.Now().UTC().Format("2006-01-02"))
+	fmt.Fprintf(&b, "Machine: %s. wrk, the server and redis-server share these cores, so absolute numbers are low; the ratios are what carry over.\n\n", rep.machine.oneLine())
+	fmt.Fprintf(&b, "Requests per second, mean of %d rounds; ratios against bare chi and against httprate-redis on the same path.\n\n", rep.cfg.rounds)
+	b.WriteString("| Variant | Rejected req/s | × bare chi | × httprate-redis | Allowed req/s | × bare chi | × httprate-redis |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|\n")
+	for _, v := range variants {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", v.name,
+			thousands(rep.rps(rejected, v.name)), rep.ratio(rejected, v.name, "bare-chi"), rep.ratio(rejected, v.name, "httprate-redis"),
+			thousands(rep.rps(allowed, v.name)), rep.ratio(allowed, v.name, "bare-chi"), rep.ratio(allowed, v.name, "httprate-redis"))
+	}
+	b.WriteString("\nbare-chi answers every POST with a 429 on the rejected path and runs the trivial handler alone on the allowed path. ours-* run the app's two layers (per-client 3/minute, per-IP 60/minute) in one decision, ours-redis behind Failover as the app runs it; the peers run one 3/minute limit. Every limiter keys on the app's HMAC of client IP and User-Agent.\n\n")
+
+	b.WriteString("#### Every run\n\n")
+	header := "| Variant | Path |"
+	sep := "|---|---|"
+	for i := 1; i <= rep.cfg.rounds; i++ {
+		header += fmt.Sprintf(" Round %d req/s |", i)
+		sep += "---:|"
+	}
+	b.WriteString(header + " p99 (worst round) | Redis calls / request | Answers as expected |\n")
+	b.WriteString(sep + "---:|---:|---|\n")
+	for _, p := range paths {
+		for _, v := range variants {
+			r := rep.rows[p][v.name]
+			if r == nil {
+				continue
+			}
+			fmt.Fprintf(&b, "| %s | %s |", v.name, p)
+			for _, x := range r.runs {
+				fmt.Fprintf(&b, " %s |", thousands(x.rps))
+			}
+			calls := "–"
+			if c, ok := r.callsPerRequest(); ok {
+				calls = fmt.Sprintf("%.4f", c)
+			}
+			checks := map[string]bool{}
+			var list []string
+			for _, x := range r.runs {
+				if c := x.check(); !checks[c] {
+					checks[c] = true
+					list = append(list, c)
+				}
+			}
+			fmt.Fprintf(&b, " %v | %s | %s |\n", r.worstP99(), calls, strings.Join(list, ", "))
+		}
+	}
+
+	b.WriteString("\n#### Targets (issue 3)\n\n")
+	target := func(name string, got, want float64) {
+		verdict := "met"
+		if got < want {
+			verdict = "**not met**"
+		}
+		fmt.Fprintf(&b, "- %s: %.2f×, target ≥ %.1f×: %s\n", name, got, want, verdict)
+	}
+	div := func(a, b float64) float64 {
+		if b == 0 {
+			return 0
+		}
+		return a / b
+	}
+	bare := rep.rps(rejected, "bare-chi")
+	target("ours-memory rejected vs bare chi", div(rep.rps(rejected, "ours-memory"), bare), 0.8)
+	target("ours-redis rejected vs bare chi", div(rep.rps(rejected, "ours-redis"), bare), 0.8)
+	target("ours-redis allowed vs httprate-redis", div(rep.rps(allowed, "ours-redis"), rep.rps(allowed, "httprate-redis")), 2.5)
+	target("ours-redis allowed vs redis_rate", div(rep.rps(allowed, "ours-redis"), rep.rps(allowed, "redis_rate")), 1)
+	return b.String()
+}
+
+// thousands formats n requests/s as "12,345".
+func thousands(n float64) string {
+	s := fmt.Sprintf("%.0f", n)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// svg draws the mean requests/s of every variant as horizontal bars, one
+// pair (rejected, allowed) per variant.
+func (rep *report) svg() string {
+	const (
+		left, right, top = 150.0, 90.0, 56.0
+		width            = 820.0
+		bar, gap         = 16.0, 14.0
+	)
+	group := 2*bar + gap
+	height := top + float64(len(variants))*group + 36
+	top100 := 0.0
+	for _, p := range paths {
+		for _, v := range variants {
+			top100 = max(top100, rep.rps(p, v.name))
+		}
+	}
+	if top100 == 0 {
+		top100 = 1
+	}
+	scale := (width - left - right) / top100
+	colors := map[path]string{rejected: "#c0392b", allowed: "#27ae60"}
+
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" font-family="sans-serif" font-size="12">`+"\n", width, height, width, height)
+	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="#ffffff"/>`+"\n")
+	fmt.Fprintf(&b, `<text x="%.0f" y="20" font-size="15" font-weight="bold">Requests per second (mean of %d rounds, higher is better)</text>`+"\n", left, rep.cfg.rounds)
+	fmt.Fprintf(&b, `<text x="%.0f" y="38" fill="#555">%s</text>`+"\n", left, html.EscapeString(rep.command()+" · "+fmt.Sprintf("%d CPUs, %s", rep.machine.cpus, rep.machine.cpu)))
+	for i, p := range paths {
+		x := left + float64(i)*150
+		fmt.Fprintf(&b, `<rect x="%.0f" y="%.0f" width="12" height="12" fill="%s"/><text x="%.0f" y="%.0f">%s path</text>`+"\n",
+			x, height-22, colors[p], x+16, height-12, p)
+	}
+	for i, v := range variants {
+		y := top + float64(i)*group
+		fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" text-anchor="end" dominant-baseline="middle">%s</text>`+"\n", left-8, y+bar, html.EscapeString(v.name))
+		for j, p := range paths {
+			val := rep.rps(p, v.name)
+			w := val * scale
+			by := y + float64(j)*bar
+			fmt.Fprintf(&b, `<rect x="%.0f" y="%.1f" width="%.1f" height="%.0f" fill="%s"/>`+"\n", left, by, w, bar-2, colors[p])
+			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" dominant-baseline="middle" fill="#333">%s</text>`+"\n", left+w+4, by+bar/2-1, thousands(val))
+		}
+	}
+	fmt.Fprintf(&b, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#999"/>`+"\n", left, top-4, left, top+float64(len(variants))*group-gap+4)
+	b.WriteString("</svg>\n")
+	return b.String()
+}

@@ -1,0 +1,307 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/httprate"
+	httprateredis "github.com/go-chi/httprate-redis"
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/smartdocs-go/smartdocs/identity"
+	"github.com/smartdocs-go/smartdocs/ratelimit"
+)
+
+// path is what wrk drives.
+type path string
+
+const (
+	// rejected: one client floods a 3/minute limit, so all but three
+	// requests get a 429.
+	rejected path = "rejected"
+	// allowed: every request comes from a new client (a random
+	// X-Forwarded-For), so every request passes.
+	allowed path = "allowed"
+)
+
+var paths = []path{rejected, allowed}
+
+// A variant builds one server's handler for one run. The returned
+// function releases what it holds; stats, when set, reports how many
+// Redis calls the limiter made.
+type variant struct {
+	name string
+	// redis says whether the variant needs the Redis server.
+	redis bool
+	build func(ctx context.Context, d deps) (h http.Handler, release func(), stats func() int64, err error)
+}
+
+// deps is what every variant may use.
+type deps struct {
+	redisAddr string
+	// keyed wraps a limiter so that it sees the app's client resolution,
+	// and key is the app's per-client key: every limiter limits the same
+	// clients.
+	keyed func(http.Handler) http.Handler
+	key   func(*http.Request) (string, error)
+	ipKey func(*http.Request) (string, error)
+}
+
+const (
+	perMinute = 3
+	// limitedBody is the 429 that bare-chi and redis_rate write, the
+	// same text as the app's.
+	limitedBody = `{"error":"Rate limit exceeded: 3 per 1 minute","detail":"Rate limit exceeded: 3 per 1 minute"}` + "\n"
+)
+
+// trivial is the handler behind every limiter: the answer engine's cost
+// would hide the limiter's.
+var trivial = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	io.WriteString(w, `{"ok":true}`+"\n")
+})
+
+func router(h http.Handler) http.Handler {
+	r := chi.NewRouter()
+	r.Method(http.MethodPost, "/chat", h)
+	return r
+}
+
+var variants = []variant{
+	{name: "bare-chi", build: func(ctx context.Context, d deps) (http.Handler, func(), func() int64, error) {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// The rejected path's ceiling: a 429 and nothing else.
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusTooManyRequests)
+			io.WriteString(w, limitedBody)
+		}), func() {}, nil, nil
+	}},
+	{name: "ours-memory", build: func(ctx context.Context, d deps) (http.Handler, func(), func() int64, error) {
+		s, err := ratelimit.NewMemoryStore(ratelimit.MemoryOptions{})
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		h, err := ours(s, d)
+		return h, func() {}, nil, err
+	}},
+	{name: "ours-redis", redis: true, build: func(ctx context.Context, d deps) (http.Handler, func(), func() int64, error) {
+		// As the app builds it: context deadlines bound socket reads,
+		// the Redis store sits behind Failover with a memory fallback.
+		rdb := redis.NewClient(&redis.Options{Addr: d.redisAddr, ContextTimeoutEnabled: true})
+		rs, err := ratelimit.NewRedisStore(rdb, ratelimit.RedisOptions{})
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		local, err := ratelimit.NewMemoryStore(ratelimit.MemoryOptions{})
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		fo, err := ratelimit.NewFailover(rs, ratelimit.FailoverOptions{
+			Local: local,
+			Probe: func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
+		})
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		h, err := ours(fo, d)
+		release := func() { fo.Close(); rdb.Close() }
+		return h, release, func() int64 { return fo.Stats().Calls }, err
+	}},
+	{name: "httprate-memory", build: func(ctx context.Context, d deps) (http.Handler, func(), func() int64, error) {
+		return d.keyed(httprate.LimitBy(perMinute, time.Minute, d.key)(trivial)), func() {}, nil, nil
+	}},
+	{name: "httprate-redis", redis: true, build: func(ctx context.Context, d deps) (http.Handler, func(), func() int64, error) {
+		host, port, err := net.SplitHostPort(d.redisAddr)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		p, _ := strconv.Atoi(port)
+		// Its documented setup: the client it builds for itself from
+		// Config{Host, Port} (these options are its defaults), here
+		// built by us only to count its calls; its local fallback on.
+		const timeout = 250 * time.Millisecond
+		rdb := redis.NewClient(&redis.Options{
+			Addr: net.JoinHostPort(host, strconv.Itoa(p)), DisableIdentity: true,
+			DialTimeout: 2 * timeout, ReadTimeout: timeout, WriteTimeout: timeout,
+			PoolSize: 10, MinIdleConns: 1, MaxIdleConns: 5, MaxRetries: -1,
+		})
+		var calls atomic.Int64
+		rdb.AddHook(countHook{&calls})
+		counter := httprateredis.WithRedisLimitCounter(&httprateredis.Config{Client: rdb})
+		h := d.keyed(httprate.LimitBy(perMinute, time.Minute, d.key, counter)(trivial))
+		return h, func() { rdb.Close() }, calls.Load, nil
+	}},
+	{name: "redis_rate", redis: true, build: func(ctx context.Context, d deps) (http.Handler, func(), func() int64, error) {
+		rdb := redis.NewClient(&redis.Options{Addr: d.redisAddr})
+		var calls atomic.Int64
+		rdb.AddHook(countHook{&calls})
+		l := redis_rate.NewLimiter(rdb)
+		limit := redis_rate.PerMinute(perMinute)
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			key, err := d.key(r)
+			if err != nil {
+				http.Error(w, "no key", http.StatusInternalServerError)
+				return
+			}
+			res, err := l.Allow(r.Context(), key, limit)
+			if err != nil {
+				http.Error(w, "limiter unavailable", http.StatusServiceUnavailable)
+				return
+			}
+			w.Header().Set("X-RateLimit-Limit", strconv.Itoa(perMinute))
+			w.Header().Set("X-RateLimit-Remaining", strconv.Itoa(res.Remaining))
+			if res.Allowed == 0 {
+				w.Header().Set("Retry-After", strconv.Itoa(int(res.RetryAfter/time.Second)+1))
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusTooManyRequests)
+				io.WriteString(w, limitedBody)
+				return
+			}
+			trivial(w, r)
+		})
+		return d.keyed(h), func() { rdb.Close() }, calls.Load, nil
+	}},
+}
+
+// ours is the app's limiter: per-client and per-IP layers in one decision.
+func ours(s ratelimit.Store, d deps) (http.Handler, error) {
+	lim, err := ratelimit.New(ratelimit.Options{
+		Store: s,
+		Layers: []ratelimit.Layer{
+			{Policy: ratelimit.Policy{Name: "per-client", Limits: []ratelimit.Limit{{Requests: perMinute, Window: time.Minute}}}, Key: d.key},
+			{Policy: ratelimit.Policy{Name: "per-ip", Note: "per IP", Limits: []ratelimit.Limit{{Requests: 60, Window: time.Minute}}}, Key: d.ipKey},
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return d.keyed(lim.Handler(trivial)), nil
+}
+
+// countHook counts the commands and pipelines a go-redis client sends.
+type countHook struct{ n *atomic.Int64 }
+
+func (h countHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h countHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (h countHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		h.n.Add(1)
+		return next(ctx, cmds)
+	}
+}
+
+func newDeps(redisAddr string) (deps, error) {
+	trusted, err := identity.ParseTrusted("127.0.0.0/8,::1/128")
+	if err != nil {
+		return deps{}, err
+	}
+	resolver, err := identity.NewResolver(identity.ResolverOptions{Trusted: trusted})
+	if err != nil {
+		return deps{}, err
+	}
+	keys := identity.NewKeys(identity.NewHasher(nil), identity.BySession)
+	return deps{redisAddr: redisAddr, keyed: resolver.Middleware, key: keys.Client, ipKey: keys.IP}, nil
+}
+
+// statusCount counts the answers of one run by status.
+type statusCount struct{ ok, limited, other atomic.Int64 }
+
+func (c *statusCount) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		h.ServeHTTP(sw, r)
+		switch sw.code {
+		case http.StatusOK:
+			c.ok.Add(1)
+		case http.StatusTooManyRequests:
+			c.limited.Add(1)
+		default:
+			c.other.Add(1)
+		}
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.code = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// serve starts h on a free loopback port.
+func serve(h http.Handler) (addr string, stop func(), err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	return ln.Addr().String(), func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+		if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			fmt.Println("bench: server:", err)
+		}
+	}, nil
+}
+
+// measure runs wrk once against a fresh server of variant v.
+func measure(ctx context.Context, cfg config, wrk, script string, rs *redisServer, v variant, p path) (result, error) {
+	d, err := newDeps(rs.addr)
+	if err != nil {
+		return result{}, err
+	}
+	var h http.Handler
+	release, stats := func() {}, func() int64 { return 0 }
+	if v.name == "bare-chi" && p == allowed {
+		// The allowed path's ceiling is the trivial handler alone.
+		h = trivial
+	} else {
+		var s func() int64
+		h, release, s, err = v.build(ctx, d)
+		if err != nil {
+			return result{}, err
+		}
+		if s != nil {
+			stats = s
+		}
+	}
+	defer release()
+	var sc statusCount
+	addr, stop, err := serve(sc.wrap(router(h)))
+	if err != nil {
+		return result{}, err
+	}
+	defer stop()
+	before := stats()
+	res, err := runWrk(ctx, wrk, script, "http://"+addr+"/chat", cfg)
+	if err != nil {
+		return result{}, err
+	}
+	res.variant, res.path = v.name, p
+	res.ok, res.limited, res.other = sc.ok.Load(), sc.limited.Load(), sc.other.Load()
+	res.redisCalls = stats() - before
+	res.redis = v.redis
+	return res, nil
+}

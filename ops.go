@@ -1,0 +1,258 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/smartdocs-go/smartdocs/admin"
+	"github.com/smartdocs-go/smartdocs/analytics"
+	"github.com/smartdocs-go/smartdocs/bans"
+	"github.com/smartdocs-go/smartdocs/chat"
+	"github.com/smartdocs-go/smartdocs/config"
+	"github.com/smartdocs-go/smartdocs/handlers"
+	"github.com/smartdocs-go/smartdocs/identity"
+	"github.com/smartdocs-go/smartdocs/metrics"
+	"github.com/smartdocs-go/smartdocs/ratelimit"
+)
+
+// bansKey is the Redis hash that holds the bans.
+const bansKey = "smartdocs:bans"
+
+// ops is the operations side of the app: metrics, the request log's
+// view of each client, analytics, bans and the admin routes.
+type ops struct {
+	cfg       config.Config
+	log       *slog.Logger
+	metrics   *metrics.Metrics
+	analytics *analytics.Analytics
+	bans      *bans.Bans
+	keys      *identity.Keys
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+}
+
+// newOps starts with the metrics, which the Redis store reports to as it
+// is built; wire does the rest.
+func newOps(cfg config.Config, log *slog.Logger) *ops {
+	return &ops{cfg: cfg, log: log, metrics: metrics.New()}
+}
+
+// watchFailover exports the Redis failover's state as metrics.
+func (o *ops) watchFailover(fo *ratelimit.Failover) {
+	o.metrics.WatchFailover(func() metrics.FailoverStats {
+		st := fo.Stats()
+		return metrics.FailoverStats{Down: !fo.Up(), CacheHits: st.CacheHits, Fallbacks: st.Fallbacks}
+	})
+}
+
+// wire adds the operations side to d: bans in front of the limiter,
+// GET /limits, /metrics, /admin, request metrics and LLM timings. Its
+// background work stops with ctx or Close.
+func (o *ops) wire(ctx context.Context, a *app, limiter *ratelimit.Limiter, keys *identity.Keys, d handlers.Deps) (handlers.Deps, error) {
+	ctx, o.cancel = context.WithCancel(ctx)
+	a.closers = append(a.closers, o.close)
+	o.keys = keys
+
+	var store bans.Store = &bans.MemoryStore{}
+	anOpts := analytics.Options{}
+	if a.rdb != nil {
+		store = bans.NewRedisStore(a.rdb, bansKey)
+		anOpts.Redis = a.rdb
+	}
+	o.analytics = analytics.New(anOpts)
+	o.bans = bans.New(store, bans.Options{
+		Logger:   o.log,
+		OnBanned: func(*http.Request, bans.Ban) { o.metrics.Banned() },
+	})
+	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	if err := o.bans.Refresh(rctx); err != nil {
+		o.log.Warn("cannot read the bans yet; retrying every second", "err", err)
+	}
+	cancel()
+	o.wg.Add(2)
+	go func() { defer o.wg.Done(); o.bans.Run(ctx) }()
+	go func() { defer o.wg.Done(); o.analytics.Run(ctx) }()
+
+	limit := d.Limit
+	d.Limit = func(next http.Handler) http.Handler {
+		return o.identify(o.bans.Middleware(o.client)(limit(next)))
+	}
+	d.Peek = limiter.Peek
+	d.OnRequest = func(f handlers.Finished) { o.metrics.Request(f.Route, f.Method, f.Status, f.Duration) }
+	if o.cfg.Ops.MetricsAddr == "" {
+		d.Metrics = o.metrics.Handler()
+	}
+	for i, m := range d.Models {
+		if m.Engine != nil {
+			d.Models[i].Engine = timedEngine{name: m.Name, engine: m.Engine, metrics: o.metrics}
+		}
+	}
+	if o.cfg.Ops.AdminToken != "" {
+		h, err := admin.New(admin.Options{
+			Token:       o.cfg.Ops.AdminToken,
+			Analytics:   o.analytics,
+			Bans:        o.bans,
+			Key:         keys.IP,
+			Policies:    limiter.Policies(),
+			KeyStrategy: o.cfg.KeyName,
+			Logger:      o.log,
+		})
+		if err != nil {
+			return d, err
+		}
+		d.Admin = h
+	}
+	return d, nil
+}
+
+func (o *ops) close() {
+	if o.cancel != nil {
+		o.cancel()
+	}
+	o.wg.Wait()
+}
+
+// client is what identify learned of a request on a rate-limited route.
+type client struct {
+	ip netip.Addr
+	// key and tag are the hex parts of the per-client key
+	// ("{tag}key"); ipTag is the per-IP key's.
+	key, tag, ipTag string
+}
+
+type clientCtx struct{}
+
+// identify works out the client of a rate-limited request once, for the
+// bans, the analytics and the request log (which shows the key's first 8
+// characters). A key that cannot be computed (a bad bearer token) is left
+// for the limiter to refuse.
+func (o *ops) identify(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := &client{}
+		if res, ok := identity.FromContext(r.Context()); ok {
+			c.ip = res.IP
+		}
+		if k, err := o.keys.Client(r); err == nil {
+			c.tag, c.key = splitKey(k)
+			handlers.NoteKey(r.Context(), identity.ShortKey(k))
+		}
+		if k, err := o.keys.IP(r); err == nil {
+			c.ipTag, _ = splitKey(k)
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientCtx{}, c)))
+	})
+}
+
+// splitKey splits "{tag}rest" into its parts.
+func splitKey(k string) (tag, rest string) {
+	if t, r, ok := strings.Cut(strings.TrimPrefix(k, "{"), "}"); ok && strings.HasPrefix(k, "{") {
+		return t, r
+	}
+	return "", k
+}
+
+// client tells the bans a request's address and key parts.
+func (o *ops) client(r *http.Request) (netip.Addr, []string) {
+	c, _ := r.Context().Value(clientCtx{}).(*client)
+	if c == nil {
+		return netip.Addr{}, nil
+	}
+	return c.ip, []string{c.key, c.tag, c.ipTag}
+}
+
+// decided is the limiter's OnDecision: metrics and analytics.
+func (o *ops) decided(r *http.Request, res ratelimit.Result) {
+	o.metrics.Decision(res.Allowed, o.cfg.DryRun, res.Policy)
+	c, _ := r.Context().Value(clientCtx{}).(*client)
+	if c == nil || o.analytics == nil {
+		return
+	}
+	sess, _ := identity.SessionID(r)
+	o.analytics.Record(analytics.Event{Key: c.key, IPKey: c.ipTag, Session: sess, Agent: r.Header.Get("User-Agent"), Allowed: res.Allowed})
+}
+
+// serveMetrics serves /metrics on METRICS_ADDR, when it names a listener
+// of its own, until ctx ends.
+func (o *ops) serveMetrics(ctx context.Context) error {
+	addr := o.cfg.Ops.MetricsAddr
+	if addr == "" || addr == "off" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on METRICS_ADDR=%s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", o.metrics.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
+	o.log.Info("metrics listening", "addr", ln.Addr().String())
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			o.log.Error("metrics server stopped", "err", err)
+		}
+	}()
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	}()
+	return nil
+}
+
+// engine is what a chat model does.
+type engine interface {
+	Answer(ctx context.Context, q chat.Query) (*chat.Reply, error)
+}
+
+// timedEngine reports how long each answer took, to its last token, and
+// whether it failed. A client that went away is not a failure.
+type timedEngine struct {
+	name    string
+	engine  engine
+	metrics *metrics.Metrics
+}
+
+func (t timedEngine) Answer(ctx context.Context, q chat.Query) (*chat.Reply, error) {
+	start := time.Now()
+	reply, err := t.engine.Answer(ctx, q)
+	if err != nil {
+		t.observe(start, err)
+		return nil, err
+	}
+	tokens := reply.Tokens
+	if tokens == nil {
+		t.observe(start, nil)
+		return reply, nil
+	}
+	out := *reply
+	out.Tokens = iter.Seq2[string, error](func(yield func(string, error) bool) {
+		var failed error
+		defer func() { t.observe(start, failed) }()
+		for tok, err := range tokens {
+			if err != nil {
+				failed = err
+			}
+			if !yield(tok, err) {
+				return
+			}
+		}
+	})
+	return &out, nil
+}
+
+func (t timedEngine) observe(start time.Time, err error) {
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	t.metrics.LLM(t.name, time.Since(start), err)
+}
