@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -27,44 +29,61 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// startRun runs the whole program in-process on a free port, waits until
-// it answers /health, and stops it (draining) when the test ends.
+// startRun runs the whole program in-process on a port of its own
+// choosing (PORT=0, read back from its "listening" log line, so no other
+// test can take the port in between), waits until it answers /health, and
+// stops it (draining) when the test ends.
 func startRun(t *testing.T, vars map[string]string) string {
 	t.Helper()
-	port := freePort(t)
-	m := map[string]string{"PORT": fmt.Sprint(port)}
+	m := map[string]string{"PORT": "0"}
 	for k, v := range vars {
 		m[k] = v
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"smartdocs"}, env(m), io.Discard, io.Discard) }()
+	logs, w := io.Pipe()
+	go func() {
+		err := run(ctx, []string{"smartdocs"}, env(m), w, io.Discard)
+		w.CloseWithError(errors.New("run returned"))
+		done <- err
+	}()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("run returned %v", err)
 		}
 	})
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := http.Get(base + "/health")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return base
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(logs)
+		for sc.Scan() {
+			line := sc.Text()
+			if i := strings.Index(line, "msg=listening addr="); i >= 0 && len(addr) == 0 {
+				f := strings.Fields(line[i+len("msg=listening addr="):])
+				addr <- f[0]
 			}
 		}
-		select {
-		case err := <-done:
-			t.Fatalf("run stopped: %v", err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server on %s did not come up", base)
-		}
-		time.Sleep(10 * time.Millisecond)
+		io.Copy(io.Discard, logs)
+	}()
+	var base string
+	select {
+	case a := <-addr:
+		_, port, _ := net.SplitHostPort(a)
+		base = "http://127.0.0.1:" + port
+	case err := <-done:
+		t.Fatalf("run stopped: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("server did not log its address in 10s")
 	}
+	resp, err := http.Get(base + "/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("health: %d", resp.StatusCode)
+	}
+	return base
 }
 
 // burstAcross sends n concurrent chat requests from one client, spread
