@@ -394,3 +394,27 @@ func FuzzJWT(f *testing.F) {
 }
 
 func bigOne() *big.Int { return big.NewInt(1) }
+
+func BenchmarkVerify(b *testing.B) {
+	k := testKeys()
+	v := newTestVerifier(b, VerifierOptions{
+		Secret:     []byte(testSecret),
+		PublicKeys: []crypto.PublicKey{&k.rsa.PublicKey, &k.ec.PublicKey},
+	})
+	for _, tt := range []struct {
+		name  string
+		token string
+	}{
+		{"HS256", sign(b, jwt.SigningMethodHS256, []byte(testSecret), claims("alice", "tier", "pro"))},
+		{"RS256", sign(b, jwt.SigningMethodRS256, k.rsa, claims("alice", "tier", "pro"))},
+		{"ES256", sign(b, jwt.SigningMethodES256, k.ec, claims("alice", "tier", "pro"))},
+		{"invalid", "garbage.garbage.garbage"},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				v.Verify(tt.token)
+			}
+		})
+	}
+}

@@ -19,8 +19,10 @@ type Layer struct {
 	Key func(r *http.Request) (string, error)
 	// Select, when set, may return another policy for r, such as the
 	// limits of a signed-in user's tier; nil keeps Policy. A selected
-	// policy must keep Policy's name, so that headers and counters stay
-	// under one name, and have at most as many limits.
+	// policy should keep Policy's name, so that counters of limits with the
+	// same window carry over; the RateLimit-Policy header of such a request
+	// names the selected limits. All policies of one request together may
+	// hold at most MaxLimits limits.
 	Select func(r *http.Request) *Policy
 }
 
@@ -122,6 +124,25 @@ func itemName(policy string, j int, l Limit) string {
 	return fmt.Sprintf("%s-%ds", policy, int64(l.Window/time.Second))
 }
 
+// policyHeader is the RateLimit-Policy header for a request's rules: the
+// precomputed one unless a layer selected another policy.
+func (l *Limiter) policyHeader(rules []Rule) string {
+	same := len(rules) == len(l.opts.Layers)
+	for i := 0; same && i < len(rules); i++ {
+		same = rules[i].Policy == &l.opts.Layers[i].Policy
+	}
+	if same {
+		return l.policy
+	}
+	var items []string
+	for _, r := range rules {
+		for j, lim := range r.Policy.Limits {
+			items = append(items, fmt.Sprintf("%q;q=%d;w=%d", itemName(r.Policy.Name, j, lim), lim.Requests, int64(lim.Window/time.Second)))
+		}
+	}
+	return strings.Join(items, ", ")
+}
+
 // Policies is the RateLimit-Policy header value the Limiter sends.
 func (l *Limiter) Policies() string { return l.policy }
 
@@ -197,7 +218,7 @@ func (l *Limiter) setHeaders(w http.Header, res Result, rules []Rule) {
 	w.Set("X-RateLimit-Limit", strconv.Itoa(res.Limit.Requests))
 	w.Set("X-RateLimit-Remaining", strconv.Itoa(res.Remaining))
 	w.Set("X-RateLimit-Reset", strconv.FormatInt(l.opts.Now().Unix()+reset, 10))
-	w.Set("RateLimit-Policy", l.policy)
+	w.Set("RateLimit-Policy", l.policyHeader(rules))
 	t := reset
 	if !res.Allowed {
 		t = ceilSeconds(res.RetryAfter)

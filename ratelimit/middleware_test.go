@@ -161,8 +161,12 @@ func TestSelectTier(t *testing.T) {
 			t.Fatalf("pro request %d: %d", i, w.Code)
 		}
 	}
-	if w := do(h, "p", "ip", "X-Tier", "pro"); w.Code != 429 {
+	w := do(h, "p", "ip", "X-Tier", "pro")
+	if w.Code != 429 {
 		t.Fatalf("11th pro request: %d, want 429", w.Code)
+	}
+	if got, want := w.Header().Get("RateLimit-Policy"), `"per-client";q=10;w=60, "per-ip";q=60;w=60`; got != want {
+		t.Errorf("RateLimit-Policy = %q, want the selected tier's %q", got, want)
 	}
 }
 
