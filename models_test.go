@@ -80,6 +80,10 @@ type llmSent struct {
 	} `json:"messages"`
 }
 
+// llmSentKey holds the request's llmSent in its context, for handlers
+// that answer by what they were sent.
+type llmSentKey struct{}
+
 // llmProvider is a fake OpenAI-compatible provider.
 type llmProvider struct {
 	srv    *httptest.Server
@@ -98,7 +102,7 @@ func newLLMProvider(t *testing.T, handle http.HandlerFunc) *llmProvider {
 		p.mu.Lock()
 		p.sent = append(p.sent, s)
 		p.mu.Unlock()
-		p.handle(w, r)
+		p.handle(w, r.WithContext(context.WithValue(r.Context(), llmSentKey{}, s)))
 	}))
 	t.Cleanup(p.srv.Close)
 	return p

@@ -8,9 +8,11 @@
 //
 //   - bare-chi: a chi router that answers every POST with a 429 (rejected
 //     path) or a 200 (allowed path) and does nothing else: the ceiling;
-//   - ours-memory, ours-redis: ratelimit.Limiter with the app's two layers
-//     (per-client 3/minute, per-IP 60/minute) in one decision, with the
-//     MemoryStore or with the RedisStore behind Failover, as the app runs;
+//   - ours-memory, ours-redis: ratelimit.Limiter with one 3/minute
+//     per-client limit, like the peers, on the MemoryStore or on the
+//     RedisStore behind Failover as the app runs it;
+//   - ours-redis-2-layers: the same with the app's default per-IP ceiling
+//     (60/minute) as a second layer in the same round trip;
 //   - httprate-memory, httprate-redis (v0.6.0), redis_rate (v10): one
 //     3/minute limit each.
 //
@@ -120,7 +122,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 					return fmt.Errorf("%s, %s path, round %d: %w", v.name, p, round, err)
 				}
 				res.round = round
-				fmt.Fprintf(stdout, "bench: round %d %-8s %-16s %9.0f req/s  p99 %-9v %s\n", round, p, v.name, res.rps, res.p99, res.check())
+				fmt.Fprintf(stdout, "bench: round %d %-8s %-19s %9.0f req/s  p99 %-9v %s\n", round, p, v.name, res.rps, res.p99, res.check())
 				results = append(results, res)
 			}
 		}

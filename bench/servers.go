@@ -36,13 +36,22 @@ const (
 var paths = []path{rejected, allowed}
 
 // A variant builds one server's handler for one run. The returned
-// function releases what it holds; stats, when set, reports how many
-// Redis calls the limiter made.
+// function releases what it holds; stats, when set, reports what the
+// limiter did with Redis so far.
 type variant struct {
 	name string
 	// redis says whether the variant needs the Redis server.
 	redis bool
-	build func(ctx context.Context, d deps) (h http.Handler, release func(), stats func() int64, err error)
+	build func(ctx context.Context, d deps) (h http.Handler, release func(), stats func() redisStats, err error)
+}
+
+// redisStats counts a limiter's work with Redis.
+type redisStats struct {
+	// calls counts commands, scripts and pipelines sent.
+	calls int64
+	// fallbacks counts decisions made without Redis because it was
+	// slower than the timeout (Failover only).
+	fallbacks int64
 }
 
 // deps is what every variant may use.
@@ -77,7 +86,7 @@ func router(h http.Handler) http.Handler {
 }
 
 var variants = []variant{
-	{name: "bare-chi", build: func(ctx context.Context, d deps) (http.Handler, func(), func() int64, error) {
+	{name: "bare-chi", build: func(ctx context.Context, d deps) (http.Handler, func(), func() redisStats, error) {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			// The rejected path's ceiling: a 429 and nothing else.
 			w.Header().Set("Content-Type", "application/json")
@@ -85,41 +94,20 @@ var variants = []variant{
 			io.WriteString(w, limitedBody)
 		}), func() {}, nil, nil
 	}},
-	{name: "ours-memory", build: func(ctx context.Context, d deps) (http.Handler, func(), func() int64, error) {
+	{name: "ours-memory", build: func(ctx context.Context, d deps) (http.Handler, func(), func() redisStats, error) {
 		s, err := ratelimit.NewMemoryStore(ratelimit.MemoryOptions{})
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		h, err := ours(s, d)
+		h, err := ours(s, d, false)
 		return h, func() {}, nil, err
 	}},
-	{name: "ours-redis", redis: true, build: func(ctx context.Context, d deps) (http.Handler, func(), func() int64, error) {
-		// As the app builds it: context deadlines bound socket reads,
-		// the Redis store sits behind Failover with a memory fallback.
-		rdb := redis.NewClient(&redis.Options{Addr: d.redisAddr, ContextTimeoutEnabled: true})
-		rs, err := ratelimit.NewRedisStore(rdb, ratelimit.RedisOptions{})
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		local, err := ratelimit.NewMemoryStore(ratelimit.MemoryOptions{})
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		fo, err := ratelimit.NewFailover(rs, ratelimit.FailoverOptions{
-			Local: local,
-			Probe: func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
-		})
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		h, err := ours(fo, d)
-		release := func() { fo.Close(); rdb.Close() }
-		return h, release, func() int64 { return fo.Stats().Calls }, err
-	}},
-	{name: "httprate-memory", build: func(ctx context.Context, d deps) (http.Handler, func(), func() int64, error) {
+	{name: "ours-redis", redis: true, build: oursRedis(false)},
+	{name: "ours-redis-2-layers", redis: true, build: oursRedis(true)},
+	{name: "httprate-memory", build: func(ctx context.Context, d deps) (http.Handler, func(), func() redisStats, error) {
 		return d.keyed(httprate.LimitBy(perMinute, time.Minute, d.key)(trivial)), func() {}, nil, nil
 	}},
-	{name: "httprate-redis", redis: true, build: func(ctx context.Context, d deps) (http.Handler, func(), func() int64, error) {
+	{name: "httprate-redis", redis: true, build: func(ctx context.Context, d deps) (http.Handler, func(), func() redisStats, error) {
 		host, port, err := net.SplitHostPort(d.redisAddr)
 		if err != nil {
 			return nil, nil, nil, err
@@ -138,9 +126,9 @@ var variants = []variant{
 		rdb.AddHook(countHook{&calls})
 		counter := httprateredis.WithRedisLimitCounter(&httprateredis.Config{Client: rdb})
 		h := d.keyed(httprate.LimitBy(perMinute, time.Minute, d.key, counter)(trivial))
-		return h, func() { rdb.Close() }, calls.Load, nil
+		return h, func() { rdb.Close() }, func() redisStats { return redisStats{calls: calls.Load()} }, nil
 	}},
-	{name: "redis_rate", redis: true, build: func(ctx context.Context, d deps) (http.Handler, func(), func() int64, error) {
+	{name: "redis_rate", redis: true, build: func(ctx context.Context, d deps) (http.Handler, func(), func() redisStats, error) {
 		rdb := redis.NewClient(&redis.Options{Addr: d.redisAddr})
 		var calls atomic.Int64
 		rdb.AddHook(countHook{&calls})
@@ -168,19 +156,51 @@ var variants = []variant{
 			}
 			trivial(w, r)
 		})
-		return d.keyed(h), func() { rdb.Close() }, calls.Load, nil
+		return d.keyed(h), func() { rdb.Close() }, func() redisStats { return redisStats{calls: calls.Load()} }, nil
 	}},
 }
 
-// ours is the app's limiter: per-client and per-IP layers in one decision.
-func ours(s ratelimit.Store, d deps) (http.Handler, error) {
-	lim, err := ratelimit.New(ratelimit.Options{
-		Store: s,
-		Layers: []ratelimit.Layer{
-			{Policy: ratelimit.Policy{Name: "per-client", Limits: []ratelimit.Limit{{Requests: perMinute, Window: time.Minute}}}, Key: d.key},
-			{Policy: ratelimit.Policy{Name: "per-ip", Note: "per IP", Limits: []ratelimit.Limit{{Requests: 60, Window: time.Minute}}}, Key: d.ipKey},
-		},
-	})
+// oursRedis builds the Redis store behind Failover, as the app does:
+// context deadlines bound socket reads, a memory store decides while
+// Redis is slower than the timeout (100ms).
+func oursRedis(perIP bool) func(ctx context.Context, d deps) (http.Handler, func(), func() redisStats, error) {
+	return func(ctx context.Context, d deps) (http.Handler, func(), func() redisStats, error) {
+		rdb := redis.NewClient(&redis.Options{Addr: d.redisAddr, ContextTimeoutEnabled: true})
+		var calls atomic.Int64
+		rdb.AddHook(countHook{&calls})
+		rs, err := ratelimit.NewRedisStore(rdb, ratelimit.RedisOptions{})
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		local, err := ratelimit.NewMemoryStore(ratelimit.MemoryOptions{})
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		fo, err := ratelimit.NewFailover(rs, ratelimit.FailoverOptions{
+			Local: local,
+			Probe: func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
+		})
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		h, err := ours(fo, d, perIP)
+		release := func() { fo.Close(); rdb.Close() }
+		stats := func() redisStats { return redisStats{calls: calls.Load(), fallbacks: fo.Stats().Fallbacks} }
+		return h, release, stats, err
+	}
+}
+
+// ours is this package's limiter with a per-client layer, the peers' one
+// limit, and when perIP is set the app's default per-IP ceiling
+// (60/minute) as a second layer in the same decision.
+func ours(s ratelimit.Store, d deps, perIP bool) (http.Handler, error) {
+	layers := []ratelimit.Layer{
+		{Policy: ratelimit.Policy{Name: "per-client", Limits: []ratelimit.Limit{{Requests: perMinute, Window: time.Minute}}}, Key: d.key},
+	}
+	if perIP {
+		layers = append(layers, ratelimit.Layer{Policy: ratelimit.Policy{Name: "per-ip", Note: "per IP", Limits: []ratelimit.Limit{{Requests: 60, Window: time.Minute}}}, Key: d.ipKey})
+	}
+	lim, err := ratelimit.New(ratelimit.Options{Store: s, Layers: layers})
 	if err != nil {
 		return nil, err
 	}
@@ -273,12 +293,12 @@ func measure(ctx context.Context, cfg config, wrk, script string, rs *redisServe
 		return result{}, err
 	}
 	var h http.Handler
-	release, stats := func() {}, func() int64 { return 0 }
+	release, stats := func() {}, func() redisStats { return redisStats{} }
 	if v.name == "bare-chi" && p == allowed {
 		// The allowed path's ceiling is the trivial handler alone.
 		h = trivial
 	} else {
-		var s func() int64
+		var s func() redisStats
 		h, release, s, err = v.build(ctx, d)
 		if err != nil {
 			return result{}, err
@@ -301,7 +321,8 @@ func measure(ctx context.Context, cfg config, wrk, script string, rs *redisServe
 	}
 	res.variant, res.path = v.name, p
 	res.ok, res.limited, res.other = sc.ok.Load(), sc.limited.Load(), sc.other.Load()
-	res.redisCalls = stats() - before
+	after := stats()
+	res.redisCalls, res.fallbacks = after.calls-before.calls, after.fallbacks-before.fallbacks
 	res.redis = v.redis
 	return res, nil
 }

@@ -72,8 +72,9 @@ type result struct {
 	// The server's own count of its answers.
 	ok, limited, other int64
 	// redisCalls is how many commands or pipelines the limiter sent to
-	// Redis during the run.
-	redisCalls int64
+	// Redis during the run, fallbacks how many decisions it made without
+	// Redis because Redis was too slow.
+	redisCalls, fallbacks int64
 }
 
 // check says whether the run answered as its path says it should: on the

@@ -38,7 +38,7 @@ func TestMultiInstance(t *testing.T) {
 	rs := redistest.Start(t, redistest.Options{AppendOnly: true})
 	apps := make([]*app, 3)
 	for i := range apps {
-		apps[i] = startApp(t, env(rs.URL()), freePort(t))
+		apps[i] = startApp(t, env(rs.URL()))
 	}
 	ng := startNginx(t, apps)
 	front := ng.url()
@@ -290,7 +290,7 @@ func TestSlowRedis(t *testing.T) {
 	cfg := env("redis://" + px.addr() + "/0")
 	cfg["REDIS_TIMEOUT"] = "100ms"
 	cfg["REDIS_FAILURE_MODE"] = "fallback"
-	a := startApp(t, cfg, freePort(t))
+	a := startApp(t, cfg)
 
 	c := newClient(t)
 	var fast []answer

@@ -130,13 +130,15 @@ type app struct {
 	runs int
 }
 
-// startApp starts the binary on port with exactly the given environment
-// (nothing of the test's own leaks in), in an empty directory so that no
-// .env file is read.
-func startApp(t *testing.T, env map[string]string, port int) *app {
+// startApp starts the binary with exactly the given environment (nothing
+// of the test's own leaks in), in an empty directory so that no .env file
+// is read. It listens on a port of its own choosing (PORT=0), read back
+// from its log, so that tests of other packages running at the same time
+// cannot take it in between.
+func startApp(t *testing.T, env map[string]string) *app {
 	t.Helper()
-	a := &app{t: t, bin: binary(t), dir: t.TempDir(), Port: port}
-	a.env = []string{"PATH=" + os.Getenv("PATH"), "PORT=" + strconv.Itoa(port)}
+	a := &app{t: t, bin: binary(t), dir: t.TempDir()}
+	a.env = []string{"PATH=" + os.Getenv("PATH"), "LOG_FORMAT=text"}
 	for k, v := range env {
 		a.env = append(a.env, k+"="+v)
 	}
@@ -159,7 +161,7 @@ func (a *app) start() {
 		a.t.Fatal(err)
 	}
 	a.cmd = exec.Command(a.bin)
-	a.cmd.Dir, a.cmd.Env = a.dir, a.env
+	a.cmd.Dir, a.cmd.Env = a.dir, append(a.env, "PORT="+strconv.Itoa(a.Port))
 	a.cmd.Stdout, a.cmd.Stderr = f, f
 	if err := a.cmd.Start(); err != nil {
 		f.Close()
@@ -172,18 +174,38 @@ func (a *app) start() {
 		f.Close()
 		close(done)
 	}()
-	waitFor(a.t, 15*time.Second, "instance :"+strconv.Itoa(a.Port)+" to answer /health", func() bool {
+	exitedEarly := func() {
 		select {
 		case <-done:
-			a.t.Fatalf("instance :%d exited at start: %v\n%s", a.Port, a.err, tail(a.log, 20))
+			a.t.Fatalf("instance exited at start: %v\n%s", a.err, tail(a.log, 20))
 		default:
 		}
+	}
+	waitFor(a.t, 15*time.Second, "the instance to log its address", func() bool {
+		exitedEarly()
+		b, _ := os.ReadFile(a.log)
+		_, rest, ok := strings.Cut(string(b), "msg=listening addr=")
+		if !ok {
+			return false
+		}
+		addr, _, _ := strings.Cut(rest, " ")
+		_, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			a.t.Fatalf("instance logged address %q: %v", addr, err)
+		}
+		a.Port, _ = strconv.Atoi(port)
+		return true
+	})
+	waitFor(a.t, 15*time.Second, "instance :"+strconv.Itoa(a.Port)+" to answer /health", func() bool {
+		exitedEarly()
 		_, err := a.health()
 		return err == nil
 	})
 }
 
-// restart starts the process again on the same port and environment.
+// restart starts the process again with the same environment on the same
+// port, which nginx knows it by. (Another process could take the port in
+// the moment it is free; none of ours asks for a fixed one.)
 func (a *app) restart() { a.t.Helper(); a.start() }
 
 // signal sends sig to the process by its PID.
@@ -313,12 +335,28 @@ http {
 `
 
 // startNginx starts nginx in the foreground with a generated
-// configuration whose pid, logs and temp paths all live in a temp dir.
+// configuration whose pid, logs and temp paths all live in a temp dir. Its
+// port is picked free just before; should another process take it in
+// between, it tries another.
 func startNginx(t *testing.T, apps []*app) *nginx {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		n, err := tryNginx(t, apps)
+		if err == nil {
+			return n
+		}
+		if !strings.Contains(err.Error(), "Address already in use") || attempt == 3 {
+			t.Fatal(err)
+		}
+	}
+}
+
+func tryNginx(t *testing.T, apps []*app) (*nginx, error) {
 	t.Helper()
 	bin := nginxBinary(t)
 	n := &nginx{dir: t.TempDir(), Port: freePort(t)}
 	n.accessLog = filepath.Join(n.dir, "access.log")
+	errorLog := filepath.Join(n.dir, "error.log")
 	var servers strings.Builder
 	for _, a := range apps {
 		fmt.Fprintf(&servers, "    server %s;\n", a.addr())
@@ -334,7 +372,7 @@ func startNginx(t *testing.T, apps []*app) *nginx {
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	n.cmd = exec.Command(bin, "-c", confPath, "-p", n.dir, "-e", filepath.Join(n.dir, "error.log"), "-g", "daemon off;")
+	n.cmd = exec.Command(bin, "-c", confPath, "-p", n.dir, "-e", errorLog, "-g", "daemon off;")
 	out := &bytes.Buffer{}
 	n.cmd.Stdout, n.cmd.Stderr = out, out
 	if err := n.cmd.Start(); err != nil {
@@ -344,7 +382,7 @@ func startNginx(t *testing.T, apps []*app) *nginx {
 	go func() { n.cmd.Wait(); close(done) }()
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("nginx error log:\n%s", tail(filepath.Join(n.dir, "error.log"), 20))
+			t.Logf("nginx error log:\n%s", tail(errorLog, 20))
 		}
 		// SIGQUIT: graceful shutdown of the master and its workers.
 		n.cmd.Process.Signal(syscall.SIGQUIT)
@@ -355,15 +393,17 @@ func startNginx(t *testing.T, apps []*app) *nginx {
 			<-done
 		}
 	})
+	var exited error
 	waitFor(t, 10*time.Second, "nginx to listen", func() bool {
 		select {
 		case <-done:
-			t.Fatalf("nginx exited at start: %s\n%s", out, tail(filepath.Join(n.dir, "error.log"), 20))
+			exited = fmt.Errorf("nginx exited at start: %s\n%s", out, tail(errorLog, 20))
+			return true
 		default:
 		}
 		return listening(n.addr())
 	})
-	return n
+	return n, exited
 }
 
 func (n *nginx) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(n.Port)) }

@@ -78,6 +78,14 @@ type Options struct {
 type Engine struct {
 	opts Options
 	chat openai.ChatCompletionService
+	// afterFunc starts the timer of one answer; tests fire it by hand.
+	afterFunc func(time.Duration, func()) timer
+}
+
+// timer is what an engine does with a *time.Timer.
+type timer interface {
+	Reset(time.Duration) bool
+	Stop() bool
 }
 
 // New checks opts and returns an Engine. It makes no network call.
@@ -121,7 +129,11 @@ func New(opts Options) (*Engine, error) {
 	}
 	// NewChatCompletionService, unlike openai.NewClient, reads nothing
 	// from the environment.
-	return &Engine{opts: opts, chat: openai.NewChatCompletionService(copts...)}, nil
+	return &Engine{
+		opts:      opts,
+		chat:      openai.NewChatCompletionService(copts...),
+		afterFunc: func(d time.Duration, f func()) timer { return time.AfterFunc(d, f) },
+	}, nil
 }
 
 // Answer retrieves the passages for q and asks the model to answer from
@@ -149,7 +161,7 @@ func (e *Engine) Answer(ctx context.Context, q chat.Query) (*chat.Reply, error) 
 	}
 
 	ctx, cancel := context.WithCancelCause(ctx)
-	timer := time.AfterFunc(e.opts.Timeout, func() { cancel(errTimeout) })
+	timer := e.afterFunc(e.opts.Timeout, func() { cancel(errTimeout) })
 	var resp *http.Response
 	stream := e.chat.NewStreaming(ctx, openai.ChatCompletionNewParams{
 		Model:    e.opts.Model,

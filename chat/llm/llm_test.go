@@ -417,11 +417,37 @@ func waitGone(t *testing.T, gone <-chan struct{}) {
 	}
 }
 
+// manualTimer stands in for an answer's timer: the test fires it.
+type manualTimer struct{ f func() }
+
+func (m *manualTimer) Reset(time.Duration) bool { return true }
+func (m *manualTimer) Stop() bool               { return true }
+
+// manualTimers makes e hand each answer's timer to the returned channel.
+func manualTimers(e *Engine) <-chan *manualTimer {
+	timers := make(chan *manualTimer, 1)
+	e.afterFunc = func(d time.Duration, f func()) timer {
+		m := &manualTimer{f: f}
+		timers <- m
+		return m
+	}
+	return timers
+}
+
 func TestAnswerTimeout(t *testing.T) {
 	t.Run("before the first chunk", func(t *testing.T) {
-		gone := make(chan struct{})
-		p := newProvider(t, hang(gone))
-		e := p.engine(t, func(o *Options) { o.Timeout = 20 * time.Millisecond })
+		arrived, gone := make(chan struct{}), make(chan struct{})
+		p := newProvider(t, func(w http.ResponseWriter, r *http.Request) {
+			close(arrived)
+			<-r.Context().Done()
+			close(gone)
+		})
+		e := p.engine(t, nil)
+		timers := manualTimers(e)
+		go func() {
+			<-arrived
+			(<-timers).f() // the provider is silent for too long
+		}()
 		_, err := e.Answer(t.Context(), chat.Query{Question: "q"})
 		wantUpstream(t, err, chat.UpstreamTimeout, 0, 0)
 		waitGone(t, gone)
@@ -429,17 +455,36 @@ func TestAnswerTimeout(t *testing.T) {
 	t.Run("between chunks", func(t *testing.T) {
 		gone := make(chan struct{})
 		p := newProvider(t, hang(gone, chunk("first", "")))
-		e := p.engine(t, func(o *Options) { o.Timeout = 20 * time.Millisecond })
+		e := p.engine(t, nil)
+		timers := manualTimers(e)
 		reply, err := e.Answer(t.Context(), chat.Query{Question: "q"})
 		if err != nil {
 			t.Fatalf("Answer: %v", err)
 		}
-		toks, err := collect(t, reply)
+		tm := <-timers
+		var toks []string
+		var last error
+		for tok, err := range reply.Tokens {
+			if err != nil {
+				last = err
+				break
+			}
+			toks = append(toks, tok)
+			tm.f() // silent for too long after the first chunk
+		}
 		if len(toks) != 1 || toks[0] != "first" {
 			t.Errorf("got tokens %q, want [first]", toks)
 		}
-		wantUpstream(t, err, chat.UpstreamTimeout, 0, 0)
+		wantUpstream(t, last, chat.UpstreamTimeout, 0, 0)
 		waitGone(t, gone)
+	})
+	t.Run("a real timer", func(t *testing.T) {
+		// The provider never answers; the request may be cancelled before
+		// it even arrives, so only the outcome is checked.
+		p := newProvider(t, func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+		e := p.engine(t, func(o *Options) { o.Timeout = time.Millisecond })
+		_, err := e.Answer(t.Context(), chat.Query{Question: "q"})
+		wantUpstream(t, err, chat.UpstreamTimeout, 0, 0)
 	})
 }
 
@@ -564,5 +609,50 @@ func TestNew(t *testing.T) {
 				t.Errorf("got %v, want an error about %s", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// BenchmarkAnswer measures one grounded answer of 50 streamed chunks from
+// a provider on loopback: retrieval, the request, and reading the stream.
+func BenchmarkAnswer(b *testing.B) {
+	pieces := make([]string, 50)
+	for i := range pieces {
+		pieces[i] = "word "
+	}
+	var data []string
+	for _, p := range pieces {
+		data = append(data, chunk(p, ""))
+	}
+	body := ""
+	for _, d := range append(data, chunk("", "stop"), "[DONE]") {
+		body += "data: " + d + "\n\n"
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, body)
+	}))
+	defer srv.Close()
+	e, err := New(Options{Name: "llm", BaseURL: srv.URL + "/v1", APIKey: testKey, Model: "m", Docs: testHits})
+	if err != nil {
+		b.Fatal(err)
+	}
+	q := chat.Query{Question: "why 429?", History: history(10)}
+	b.ReportAllocs()
+	for b.Loop() {
+		reply, err := e.Answer(b.Context(), q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for _, err := range reply.Tokens {
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		if n != 50 {
+			b.Fatalf("got %d tokens, want 50", n)
+		}
 	}
 }
