@@ -165,8 +165,11 @@ func (a *app) redisStore(cfg config.Config) (*ratelimit.Failover, error) {
 		Local:   local,
 		Timeout: cfg.RedisTimeout,
 		Probe:   func(ctx context.Context) error { return a.rdb.Ping(ctx).Err() },
-		Logger:  a.log,
-		OnCall:  a.ops.metrics.RedisCall,
+		// The client has ContextTimeoutEnabled: its calls end at the
+		// deadline without a watchdog goroutine each.
+		HonoursDeadline: true,
+		Logger:          a.log,
+		OnCall:          a.ops.metrics.RedisCall,
 	})
 	if err != nil {
 		return nil, err

@@ -177,8 +177,9 @@ func oursRedis(perIP bool) func(ctx context.Context, d deps) (http.Handler, func
 			return nil, nil, nil, err
 		}
 		fo, err := ratelimit.NewFailover(rs, ratelimit.FailoverOptions{
-			Local: local,
-			Probe: func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
+			Local:           local,
+			Probe:           func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
+			HonoursDeadline: true, // as the app runs it
 		})
 		if err != nil {
 			return nil, nil, nil, err

@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"net/textproto"
 	"strings"
+	"sync/atomic"
 )
 
 // defaultTrusted are the proxies believed when TRUSTED_PROXIES is unset:
@@ -115,6 +116,15 @@ type Resolution struct {
 	// Rule says which rule chose IP: one of the Rule constants, or
 	// "header " and the lower-case name of the client-address header.
 	Rule string
+
+	// memo remembers the last tag Keys hashed for this request; nil
+	// outside Middleware.
+	memo *atomic.Pointer[tagMemo]
+}
+
+type tagMemo struct {
+	keyed   *keyed
+	of, sum string
 }
 
 // ResolverOptions says which proxies are in front of the app and how they
@@ -407,6 +417,7 @@ type resolutionKey struct{}
 func (rs *Resolver) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		res := rs.Resolve(r)
+		res.memo = new(atomic.Pointer[tagMemo])
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), resolutionKey{}, &res)))
 	})
 }

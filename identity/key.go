@@ -6,8 +6,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"hash"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 )
 
@@ -17,7 +19,20 @@ import (
 // them. Every process that shares a secret computes the same keys. Safe
 // for concurrent use; the secret can be replaced while it is used.
 type Hasher struct {
-	secret atomic.Pointer[[]byte]
+	cur atomic.Pointer[keyed]
+}
+
+// keyed is one secret and a pool of HMAC states keyed with it: hmac.New
+// allocates about a kilobyte, too much to pay twice per request.
+type keyed struct {
+	secret []byte
+	pool   sync.Pool // of *macState
+}
+
+type macState struct {
+	mac hash.Hash
+	buf [512]byte
+	out [sha256.Size]byte
 }
 
 // NewHasher returns a Hasher with the given secret. An empty secret gets
@@ -33,23 +48,32 @@ func NewHasher(secret []byte) *Hasher {
 
 // SetSecret replaces the secret.
 func (h *Hasher) SetSecret(secret []byte) {
-	s := append([]byte(nil), secret...)
-	h.secret.Store(&s)
+	k := &keyed{secret: append([]byte(nil), secret...)}
+	k.pool.New = func() any { return &macState{mac: hmac.New(sha256.New, k.secret)} }
+	h.cur.Store(k)
 }
 
 // Sum returns 16 hex characters of HMAC-SHA256 over the parts, each
 // length-prefixed so that no two lists of parts hash alike.
 func (h *Hasher) Sum(parts ...string) string {
-	m := hmac.New(sha256.New, *h.secret.Load())
-	var n [4]byte
+	k := h.cur.Load()
+	st := k.pool.Get().(*macState)
+	st.mac.Reset()
 	for _, p := range parts {
 		l := len(p)
-		n[0], n[1], n[2], n[3] = byte(l>>24), byte(l>>16), byte(l>>8), byte(l)
-		m.Write(n[:])
-		m.Write([]byte(p))
+		st.buf[0], st.buf[1], st.buf[2], st.buf[3] = byte(l>>24), byte(l>>16), byte(l>>8), byte(l)
+		st.mac.Write(st.buf[:4])
+		for len(p) > 0 {
+			n := copy(st.buf[:], p)
+			st.mac.Write(st.buf[:n])
+			p = p[n:]
+		}
 	}
-	var sum [sha256.Size]byte
-	return hex.EncodeToString(m.Sum(sum[:0])[:8])
+	sum := st.mac.Sum(st.out[:0])
+	var hx [16]byte
+	hex.Encode(hx[:], sum[:8])
+	k.pool.Put(st)
+	return string(hx[:])
 }
 
 // RandomSecret returns 32 random bytes.
@@ -90,7 +114,7 @@ func (k *Keys) Client(r *http.Request) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return "{" + k.hasher.Sum(parts[0]) + "}" + k.hasher.Sum(parts...), nil
+	return "{" + k.tag(res, parts[0]) + "}" + k.hasher.Sum(parts...), nil
 }
 
 // IP returns the per-address key: "{ip-hash}".
@@ -99,7 +123,7 @@ func (k *Keys) IP(r *http.Request) (string, error) {
 	if !ok {
 		return "", ErrNotResolved
 	}
-	return "{" + k.hasher.Sum(Subject(res.IP)) + "}", nil
+	return "{" + k.tag(res, Subject(res.IP)) + "}", nil
 }
 
 // ShortKey is what logs and GET /whoami may show of a per-client key: the
@@ -113,4 +137,20 @@ func ShortKey(key string) string {
 		key = key[:8]
 	}
 	return key
+}
+
+// tag hashes the first part of a key, remembering the last answer in the
+// request's Resolution: the per-client and per-IP keys of a request share
+// it, and each HMAC costs a microsecond.
+func (k *Keys) tag(res *Resolution, first string) string {
+	if res.memo == nil {
+		return k.hasher.Sum(first)
+	}
+	cur := k.hasher.cur.Load()
+	if m := res.memo.Load(); m != nil && m.keyed == cur && m.of == first {
+		return m.sum
+	}
+	sum := k.hasher.Sum(first)
+	res.memo.Store(&tagMemo{keyed: cur, of: first, sum: sum})
+	return sum
 }

@@ -144,7 +144,7 @@ func contenders(rdb *redis.Client) []contender {
 			if err != nil {
 				b.Fatal(err)
 			}
-			f, err := NewFailover(s, FailoverOptions{Local: local, Probe: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }})
+			f, err := NewFailover(s, FailoverOptions{Local: local, HonoursDeadline: true, Probe: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -46,6 +46,12 @@ type FailoverOptions struct {
 	OnCall func(d time.Duration, err error)
 	// RefusalCacheSize bounds the refusal cache; default 100,000 keys.
 	RefusalCacheSize int
+	// HonoursDeadline says the shared store returns by its context's
+	// deadline on its own (go-redis with ContextTimeoutEnabled), so calls
+	// need no watchdog goroutine. Leave it false for a client that may
+	// block past its context: Failover then returns at the deadline
+	// anyway and lets the call finish in the background.
+	HonoursDeadline bool
 }
 
 // Failover puts a shared store (Redis) behind a timeout, a failure mode
@@ -165,7 +171,15 @@ func (f *Failover) Allow(ctx context.Context, rules []Rule) (Result, error) {
 		return f.degraded(ctx, rules)
 	}
 	start := time.Now()
-	res, err := bounded(ctx, f.opts.Timeout, func(ctx context.Context) (Result, error) { return f.shared.Allow(ctx, rules) })
+	var res Result
+	var err error
+	if f.opts.HonoursDeadline {
+		cctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
+		res, err = f.shared.Allow(cctx, rules)
+		cancel()
+	} else {
+		res, err = bounded(ctx, f.opts.Timeout, func(ctx context.Context) (Result, error) { return f.shared.Allow(ctx, rules) })
+	}
 	f.observe(time.Since(start), err)
 	if err != nil {
 		if ctx.Err() != nil {

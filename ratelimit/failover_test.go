@@ -146,6 +146,8 @@ func TestFailoverSlowRedis(t *testing.T) {
 		Local:   local,
 		Timeout: 50 * time.Millisecond,
 		Probe:   func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
+		// The test client has ContextTimeoutEnabled: no watchdog needed.
+		HonoursDeadline: true,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -213,18 +213,21 @@ func (l *Limiter) rules(r *http.Request) ([]Rule, error) {
 	return rules, nil
 }
 
-func (l *Limiter) setHeaders(w http.Header, res Result, rules []Rule) {
+func (l *Limiter) setHeaders(h http.Header, res Result, rules []Rule) {
+	// Canonical keys set directly: Header.Set would canonicalize each
+	// name on every request.
 	reset := ceilSeconds(res.ResetAfter)
-	w.Set("X-RateLimit-Limit", strconv.Itoa(res.Limit.Requests))
-	w.Set("X-RateLimit-Remaining", strconv.Itoa(res.Remaining))
-	w.Set("X-RateLimit-Reset", strconv.FormatInt(l.opts.Now().Unix()+reset, 10))
-	w.Set("RateLimit-Policy", l.policyHeader(rules))
+	h["X-Ratelimit-Limit"] = []string{strconv.Itoa(res.Limit.Requests)}
+	h["X-Ratelimit-Remaining"] = []string{strconv.Itoa(res.Remaining)}
+	h["X-Ratelimit-Reset"] = []string{strconv.FormatInt(l.opts.Now().Unix()+reset, 10)}
+	h["Ratelimit-Policy"] = []string{l.policyHeader(rules)}
 	t := reset
 	if !res.Allowed {
 		t = ceilSeconds(res.RetryAfter)
-		w.Set("Retry-After", strconv.FormatInt(t, 10))
+		h["Retry-After"] = []string{strconv.FormatInt(t, 10)}
 	}
-	w.Set("RateLimit", fmt.Sprintf("%q;r=%d;t=%d", l.itemOf(res, rules), res.Remaining, t))
+	// Policy names are tokens (checked by New), so they need no escaping.
+	h["Ratelimit"] = []string{`"` + l.itemOf(res, rules) + `";r=` + strconv.Itoa(res.Remaining) + ";t=" + strconv.FormatInt(t, 10)}
 }
 
 func (l *Limiter) itemOf(res Result, rules []Rule) string {
@@ -272,11 +275,37 @@ func (res Result) Message() string {
 // WriteLimited is the default OnLimited: 429 with a JSON body
 // {"error": msg, "detail": msg, "policy": name}; Retry-After is already set.
 func WriteLimited(w http.ResponseWriter, r *http.Request, res Result) {
-	if w.Header().Get("Retry-After") == "" {
-		w.Header().Set("Retry-After", strconv.FormatInt(max(ceilSeconds(res.RetryAfter), 1), 10))
+	h := w.Header()
+	if len(h["Retry-After"]) == 0 {
+		h["Retry-After"] = []string{strconv.FormatInt(max(ceilSeconds(res.RetryAfter), 1), 10)}
 	}
 	msg := res.Message()
-	writeJSON(w, http.StatusTooManyRequests, map[string]any{"error": msg, "detail": msg, "policy": res.Policy})
+	b := make([]byte, 0, 2*len(msg)+len(res.Policy)+48)
+	b = append(b, `{"error":`...)
+	b = appendJSONString(b, msg)
+	b = append(b, `,"detail":`...)
+	b = appendJSONString(b, msg)
+	b = append(b, `,"policy":`...)
+	b = appendJSONString(b, res.Policy)
+	b = append(b, "}\n"...)
+	h["Content-Type"] = []string{"application/json"}
+	w.WriteHeader(http.StatusTooManyRequests)
+	w.Write(b)
+}
+
+// appendJSONString appends s as a JSON string: plain printable ASCII
+// directly (the common case, no allocation), anything else through
+// encoding/json.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 func writeUnavailable(w http.ResponseWriter, r *http.Request, err error) {

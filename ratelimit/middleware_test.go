@@ -194,3 +194,13 @@ func TestNewErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestAppendJSONString(t *testing.T) {
+	for _, s := range []string{"", "Rate limit exceeded: 3 per 1 minute (per IP)", `quote " and \ back`, "tier <b>&</b>", "ünïcode", "tab\tnl\n"} {
+		got := appendJSONString(nil, s)
+		var back string
+		if err := json.Unmarshal(got, &back); err != nil || back != s {
+			t.Errorf("appendJSONString(%q) = %s, which decodes to %q (%v)", s, got, back, err)
+		}
+	}
+}
