@@ -62,6 +62,11 @@ var qualityCases = []struct {
 	{"use an openai compatible provider like groq", section{"models.md", "llm: any OpenAI-compatible API"}},
 	{"change the default model", section{"models.md", "Picking the default model"}},
 	{"does the docs model need an api key", section{"models.md", "docs: the built-in engine"}},
+	{"prometheus metrics", section{"monitoring.md", "Prometheus metrics at GET /metrics"}},
+	{"how many unique users do we get", section{"monitoring.md", "Unique clients and the collision rate"}},
+	{"find people trying to bypass the limit", section{"monitoring.md", "Bypass suspects and top offenders"}},
+	{"ban an abusive client", section{"monitoring.md", "Banning a client: POST /admin/bans"}},
+	{"are bans shared between instances", section{"monitoring.md", "Bans and analytics with Redis or in memory"}},
 }
 
 // TestQuality measures retrieval over the bundled corpus: hit@1 is the

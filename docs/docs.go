@@ -2,8 +2,9 @@
 // the built-in "docs" engine answers from when DOCS_DIR is not set.
 //
 // The pages describe SmartDocs itself (rate limiting, key strategies,
-// storage, configuration, deployment, the HTTP API and the models), so
-// a fresh deployment can answer questions about how it works.
+// storage, configuration, deployment, the HTTP API, the models and
+// monitoring), so a fresh deployment can answer questions about how it
+// works.
 package docs
 
 import "embed"

@@ -20,6 +20,7 @@ func TestFS(t *testing.T) {
 		"key-strategies.md",
 		"memory-vs-redis.md",
 		"models.md",
+		"monitoring.md",
 		"rate-limiting.md",
 	}
 	if !slices.Equal(got, want) {
