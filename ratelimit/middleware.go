@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -52,6 +53,16 @@ type Options struct {
 type Limiter struct {
 	opts   Options
 	policy string // the RateLimit-Policy header
+
+	// bodies caches the default 429 bodies: a flood is answered with
+	// the same few bytes over and over.
+	mu     sync.RWMutex
+	bodies map[bodyKey][]byte
+}
+
+type bodyKey struct {
+	policy, note string
+	limit        Limit
 }
 
 // New checks opts and returns a Limiter.
@@ -81,7 +92,7 @@ func New(opts Options) (*Limiter, error) {
 		return nil, ErrTooManyLimits
 	}
 	if opts.OnLimited == nil {
-		opts.OnLimited = WriteLimited
+		opts.OnLimited = nil // set below: the Limiter's cached writer
 	}
 	if opts.OnError == nil {
 		opts.OnError = writeUnavailable
@@ -89,7 +100,10 @@ func New(opts Options) (*Limiter, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	lim := &Limiter{opts: opts}
+	lim := &Limiter{opts: opts, bodies: map[bodyKey][]byte{}}
+	if lim.opts.OnLimited == nil {
+		lim.opts.OnLimited = lim.writeLimited
+	}
 	var items []string
 	for i := range lim.opts.Layers {
 		p := &lim.opts.Layers[i].Policy
@@ -214,20 +228,30 @@ func (l *Limiter) rules(r *http.Request) ([]Rule, error) {
 }
 
 func (l *Limiter) setHeaders(h http.Header, res Result, rules []Rule) {
-	// Canonical keys set directly: Header.Set would canonicalize each
-	// name on every request.
+	// Canonical keys set directly, and one backing array for all
+	// values: Header.Set would canonicalize each name and allocate a
+	// slice per header on every request.
 	reset := ceilSeconds(res.ResetAfter)
-	h["X-Ratelimit-Limit"] = []string{strconv.Itoa(res.Limit.Requests)}
-	h["X-Ratelimit-Remaining"] = []string{strconv.Itoa(res.Remaining)}
-	h["X-Ratelimit-Reset"] = []string{strconv.FormatInt(l.opts.Now().Unix()+reset, 10)}
-	h["Ratelimit-Policy"] = []string{l.policyHeader(rules)}
 	t := reset
 	if !res.Allowed {
 		t = ceilSeconds(res.RetryAfter)
-		h["Retry-After"] = []string{strconv.FormatInt(t, 10)}
 	}
+	v := make([]string, 6)
+	v[0] = strconv.Itoa(res.Limit.Requests)
+	v[1] = strconv.Itoa(res.Remaining)
+	v[2] = strconv.FormatInt(l.opts.Now().Unix()+reset, 10)
+	v[3] = l.policyHeader(rules)
 	// Policy names are tokens (checked by New), so they need no escaping.
-	h["Ratelimit"] = []string{`"` + l.itemOf(res, rules) + `";r=` + strconv.Itoa(res.Remaining) + ";t=" + strconv.FormatInt(t, 10)}
+	v[4] = `"` + l.itemOf(res, rules) + `";r=` + strconv.Itoa(res.Remaining) + ";t=" + strconv.FormatInt(t, 10)
+	h["X-Ratelimit-Limit"] = v[0:1:1]
+	h["X-Ratelimit-Remaining"] = v[1:2:2]
+	h["X-Ratelimit-Reset"] = v[2:3:3]
+	h["Ratelimit-Policy"] = v[3:4:4]
+	h["Ratelimit"] = v[4:5:5]
+	if !res.Allowed {
+		v[5] = strconv.FormatInt(t, 10)
+		h["Retry-After"] = v[5:6:6]
+	}
 }
 
 func (l *Limiter) itemOf(res Result, rules []Rule) string {
@@ -275,10 +299,38 @@ func (res Result) Message() string {
 // WriteLimited is the default OnLimited: 429 with a JSON body
 // {"error": msg, "detail": msg, "policy": name}; Retry-After is already set.
 func WriteLimited(w http.ResponseWriter, r *http.Request, res Result) {
+	writeLimitedBody(w, res, limitedBody(res))
+}
+
+// writeLimited is WriteLimited with the body built once per policy and
+// limit.
+func (l *Limiter) writeLimited(w http.ResponseWriter, r *http.Request, res Result) {
+	k := bodyKey{res.Policy, res.Note, res.Limit}
+	l.mu.RLock()
+	b, ok := l.bodies[k]
+	l.mu.RUnlock()
+	if !ok {
+		b = limitedBody(res)
+		l.mu.Lock()
+		if len(l.bodies) < 1024 {
+			l.bodies[k] = b
+		}
+		l.mu.Unlock()
+	}
+	writeLimitedBody(w, res, b)
+}
+
+func writeLimitedBody(w http.ResponseWriter, res Result, body []byte) {
 	h := w.Header()
 	if len(h["Retry-After"]) == 0 {
 		h["Retry-After"] = []string{strconv.FormatInt(max(ceilSeconds(res.RetryAfter), 1), 10)}
 	}
+	h["Content-Type"] = []string{"application/json"}
+	w.WriteHeader(http.StatusTooManyRequests)
+	w.Write(body)
+}
+
+func limitedBody(res Result) []byte {
 	msg := res.Message()
 	b := make([]byte, 0, 2*len(msg)+len(res.Policy)+48)
 	b = append(b, `{"error":`...)
@@ -287,10 +339,7 @@ func WriteLimited(w http.ResponseWriter, r *http.Request, res Result) {
 	b = appendJSONString(b, msg)
 	b = append(b, `,"policy":`...)
 	b = appendJSONString(b, res.Policy)
-	b = append(b, "}\n"...)
-	h["Content-Type"] = []string{"application/json"}
-	w.WriteHeader(http.StatusTooManyRequests)
-	w.Write(b)
+	return append(b, "}\n"...)
 }
 
 // appendJSONString appends s as a JSON string: plain printable ASCII
