@@ -38,6 +38,9 @@ type app struct {
 	rdb     *redis.Client
 	docs    *chat.Docs
 	closers []func()
+	// secretEvery is how often the key secret is checked against Redis;
+	// default 5s (tests shorten it).
+	secretEvery time.Duration
 	// ops holds metrics, analytics, bans and admin (ops.go).
 	ops *ops
 }
@@ -196,41 +199,55 @@ func loadIndex(dir string) (*chat.Index, error) {
 }
 
 // shareSecret makes every instance on one Redis hash keys with one
-// secret: the first to start stores a random one (SET NX), the rest read
-// it. While Redis cannot be reached the process keeps its own random
-// secret and tries again in the background.
+// secret: each offers its own (SET NX) and adopts whatever Redis holds.
+// It does so at start and then every secretEvery, so that if Redis loses
+// the secret (a restart without persistence, FLUSHALL, eviction) the
+// instances agree again within one interval instead of keying one client
+// differently each: the first to offer after the loss wins. While Redis
+// cannot be reached the process keeps the secret it has.
 func (a *app) shareSecret(ctx context.Context, h *identity.Hasher) {
-	fetch := func() error {
+	ctx, cancel := context.WithCancel(ctx)
+	a.closers = append(a.closers, cancel)
+	every := a.secretEvery
+	if every <= 0 {
+		every = 5 * time.Second
+	}
+	cur := hex.EncodeToString(identity.RandomSecret())
+	h.SetSecret([]byte(cur))
+	agree := func() error {
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
-		if err := a.rdb.SetNX(ctx, secretKey, hex.EncodeToString(identity.RandomSecret()), 0).Err(); err != nil {
+		if err := a.rdb.SetNX(ctx, secretKey, cur, 0).Err(); err != nil {
 			return err
 		}
 		s, err := a.rdb.Get(ctx, secretKey).Result()
 		if err != nil {
 			return err
 		}
-		h.SetSecret([]byte(s))
+		if s != cur {
+			cur = s
+			h.SetSecret([]byte(s))
+		}
 		return nil
 	}
-	if err := fetch(); err == nil {
-		return
-	} else {
-		a.log.Warn("cannot read the shared key secret from Redis yet; retrying in the background", "err", err)
+	failing := agree() != nil
+	if failing {
+		a.log.Warn("cannot read the shared key secret from Redis yet; keys are this process's own until it answers")
 	}
 	go func() {
-		t := time.NewTicker(time.Second)
+		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if fetch() == nil {
-					a.log.Info("shared key secret read from Redis")
-					return
-				}
 			}
+			err := agree()
+			if failing && err == nil {
+				a.log.Info("shared key secret agreed through Redis")
+			}
+			failing = err != nil
 		}
 	}()
 }

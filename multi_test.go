@@ -297,3 +297,47 @@ func TestHealthcheckFlag(t *testing.T) {
 		t.Error("-healthcheck with nothing listening succeeded")
 	}
 }
+
+func whoamiPrefix(t *testing.T, base string) string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+"/whoami", nil)
+	req.Header.Set("User-Agent", "secret-test/1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var w struct {
+		KeyPrefix string `json:"key_prefix"`
+	}
+	json.NewDecoder(resp.Body).Decode(&w)
+	if w.KeyPrefix == "" {
+		t.Fatalf("whoami on %s gave no key_prefix", base)
+	}
+	return w.KeyPrefix
+}
+
+// TestSecretSurvivesRedisLosingIt: when Redis loses the shared key secret
+// and a new instance starts, every instance agrees on one secret again
+// within the check interval instead of keying one client three ways.
+func TestSecretSurvivesRedisLosingIt(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	vars := map[string]string{"REDIS_URL": srv.URL(), "REDIS_TIMEOUT": "5s"}
+	a, b := startRun(t, vars), startRun(t, vars)
+	if pa, pb := whoamiPrefix(t, a), whoamiPrefix(t, b); pa != pb {
+		t.Fatalf("two instances on one Redis: key prefixes %s and %s, want equal", pa, pb)
+	}
+	srv.Flush(context.Background())
+	c := startRun(t, vars)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		pa, pb, pc := whoamiPrefix(t, a), whoamiPrefix(t, b), whoamiPrefix(t, c)
+		if pa == pb && pb == pc {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("20s after Redis lost the secret: prefixes %s, %s, %s; want one", pa, pb, pc)
+		}
+		time.Sleep(100 * time.Millisecond) // polling for the background check, not moving time
+	}
+}
