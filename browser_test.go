@@ -64,7 +64,7 @@ func browserServer(t *testing.T, env map[string]string) (*httptest.Server, *brow
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := newApp(ctx, cfg, &opsBuffer{})
+	a, err := newApp(ctx, cfg, &syncLog{})
 	if err != nil {
 		cancel()
 		t.Fatal(err)

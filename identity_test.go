@@ -7,7 +7,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -27,32 +26,14 @@ import (
 	"github.com/smartdocs-go/smartdocs/internal/redistest"
 )
 
-// identLog is a log sink that tests read while the app writes.
-type identLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *identLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *identLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // identApp builds the real app from vars and serves it on loopback.
-func identApp(t *testing.T, vars map[string]string) (*httptest.Server, *identLog) {
+func identApp(t *testing.T, vars map[string]string) (*httptest.Server, *syncLog) {
 	t.Helper()
 	cfg, err := config.Load(func(k string) string { return vars[k] })
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	logs := &identLog{}
+	logs := &syncLog{}
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := newApp(ctx, cfg, logs)
 	if err != nil {

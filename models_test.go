@@ -23,27 +23,9 @@ const (
 	llmOtherKey  = "sk-test-llm-key-abcdef0123456789"
 )
 
-// llmLog collects what the app logs, for tests to read while it writes.
-type llmLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *llmLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *llmLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // llmApp builds the real app from vars, logging everything at debug level,
 // and serves it on loopback.
-func llmApp(t *testing.T, vars map[string]string) (*httptest.Server, *llmLog) {
+func llmApp(t *testing.T, vars map[string]string) (*httptest.Server, *syncLog) {
 	t.Helper()
 	all := map[string]string{"LOG_LEVEL": "debug", "LOG_FORMAT": "json", "RATE_LIMIT": "1000/minute", "RATE_LIMIT_PER_IP": "off"}
 	for k, v := range vars {
@@ -53,7 +35,7 @@ func llmApp(t *testing.T, vars map[string]string) (*httptest.Server, *llmLog) {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	logs := &llmLog{}
+	logs := &syncLog{}
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := newApp(ctx, cfg, logs)
 	if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,27 +19,9 @@ import (
 
 const opsToken = "test-admin-token-0123456789abcdef"
 
-// opsBuffer is a log sink that tests read while the app writes.
-type opsBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *opsBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *opsBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // opsApp builds the real app from env (JSON logs) behind an httptest
 // server.
-func opsApp(t *testing.T, env map[string]string) (*httptest.Server, *app, *opsBuffer) {
+func opsApp(t *testing.T, env map[string]string) (*httptest.Server, *app, *syncLog) {
 	t.Helper()
 	full := map[string]string{"LOG_FORMAT": "json"}
 	for k, v := range env {
@@ -51,7 +31,7 @@ func opsApp(t *testing.T, env map[string]string) (*httptest.Server, *app, *opsBu
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &opsBuffer{}
+	logs := &syncLog{}
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := newApp(ctx, cfg, logs)
 	if err != nil {
@@ -196,7 +176,7 @@ func TestOpsEndToEnd(t *testing.T) {
 	}
 }
 
-func opsRequestLines(t *testing.T, logs *opsBuffer) []string {
+func opsRequestLines(t *testing.T, logs *syncLog) []string {
 	t.Helper()
 	var out []string
 	sc := bufio.NewScanner(strings.NewReader(logs.String()))
@@ -208,7 +188,7 @@ func opsRequestLines(t *testing.T, logs *opsBuffer) []string {
 	return out
 }
 
-func opsLoggedKey(t *testing.T, logs *opsBuffer) string {
+func opsLoggedKey(t *testing.T, logs *syncLog) string {
 	t.Helper()
 	re := regexp.MustCompile(`"route":"/chat".*"key":"([0-9a-f]{8})"`)
 	for _, line := range opsRequestLines(t, logs) {
@@ -280,7 +260,7 @@ func TestOpsRedisShared(t *testing.T) {
 
 // METRICS_ADDR moves /metrics off the public port.
 func TestOpsMetricsAddr(t *testing.T) {
-	logs := &opsBuffer{}
+	logs := &syncLog{}
 	env := map[string]string{"PORT": "0", "METRICS_ADDR": "127.0.0.1:0", "LOG_FORMAT": "json"}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -313,7 +293,7 @@ func TestOpsMetricsAddr(t *testing.T) {
 
 // opsWaitFor waits for a JSON log line containing marker and returns its
 // "addr" field as 127.0.0.1:port.
-func opsWaitFor(t *testing.T, logs *opsBuffer, marker string) string {
+func opsWaitFor(t *testing.T, logs *syncLog, marker string) string {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
