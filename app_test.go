@@ -430,3 +430,34 @@ func TestConfigErrorsStopStartup(t *testing.T) {
 		})
 	}
 }
+
+func TestDryRunLetsThroughAndReports(t *testing.T) {
+	cfg, err := config.Load(env(map[string]string{"RATE_LIMIT_DRY_RUN": "1"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log syncLog
+	a, err := newApp(t.Context(), cfg, &log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(a.Close)
+	srv := httptest.NewServer(a.handler)
+	t.Cleanup(srv.Close)
+	for i := 0; i < 5; i++ {
+		resp := ask(t, srv, "/chat", question)
+		io.Copy(io.Discard, resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("dry run request %d: status %d, want 200", i+1, resp.StatusCode)
+		}
+		if i >= 3 && resp.Header.Get("Retry-After") == "" {
+			t.Errorf("dry run request %d: no Retry-After: the headers must report the refusal", i+1)
+		}
+	}
+	if got := strings.Count(log.String(), "dry run: would refuse"); got != 2 {
+		t.Errorf("logged %d dry-run refusals, want 2", got)
+	}
+	if strings.Contains(log.String(), "127.0.0.1") {
+		t.Error("the dry-run log holds the client address")
+	}
+}

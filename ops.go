@@ -173,6 +173,15 @@ func (o *ops) client(r *http.Request) (netip.Addr, []string) {
 func (o *ops) decided(r *http.Request, res ratelimit.Result) {
 	o.metrics.Decision(res.Allowed, o.cfg.DryRun, res.Policy)
 	c, _ := r.Context().Value(clientCtx{}).(*client)
+	if o.cfg.DryRun && !res.Allowed {
+		// The request goes through; the log says what enforcing would
+		// have done, with the key's prefix only.
+		key := ""
+		if c != nil {
+			key = identity.ShortKey(c.key)
+		}
+		o.log.Info("dry run: would refuse", "policy", res.Policy, "limit", res.Limit.String(), "retry_after", res.RetryAfter.Round(time.Second).String(), "key", key)
+	}
 	if c == nil || o.analytics == nil {
 		return
 	}

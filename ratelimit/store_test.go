@@ -261,3 +261,30 @@ func burst(t *testing.T, stores []Store, p *Policy, n int) int64 {
 	wg.Wait()
 	return admitted.Load()
 }
+
+// TestRedisScriptFlushed: after Redis forgets its scripts (a restart or
+// SCRIPT FLUSH), the next decision loads the script again instead of
+// failing on NOSCRIPT.
+func TestRedisScriptFlushed(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	rdb := srv.Client()
+	s, err := NewRedisStore(rdb, RedisOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Policy{Name: "per-client", Limits: []Limit{{3, time.Minute}}}
+	ctx := context.Background()
+	if _, err := s.Allow(ctx, []Rule{{p, "k"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Allow(ctx, []Rule{{p, "k"}})
+	if err != nil {
+		t.Fatalf("after SCRIPT FLUSH: %v", err)
+	}
+	if !res.Allowed || res.Remaining != 1 {
+		t.Errorf("after SCRIPT FLUSH: %+v, want the second request allowed with 1 left", res)
+	}
+}
