@@ -22,18 +22,35 @@ func env(m map[string]string) func(string) string {
 // newTestServer wires the real app from vars and serves it on loopback.
 func newTestServer(t *testing.T, vars map[string]string) *httptest.Server {
 	t.Helper()
+	srv, _ := newLoggedServer(t, vars)
+	return srv
+}
+
+// newLoggedServer is newTestServer that also returns what the app logs.
+// Its client keeps at most 64 connections, so that a burst of 1,000 does
+// not run out of file descriptors.
+func newLoggedServer(t *testing.T, vars map[string]string) (*httptest.Server, *syncLog) {
+	t.Helper()
 	cfg, err := config.Load(env(vars))
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	a, err := newApp(t.Context(), cfg, io.Discard)
+	logs := &syncLog{}
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := newApp(ctx, cfg, logs)
 	if err != nil {
+		cancel()
 		t.Fatalf("newApp: %v", err)
 	}
-	t.Cleanup(a.Close)
 	srv := httptest.NewServer(a.handler)
-	t.Cleanup(srv.Close)
-	return srv
+	srv.Client().Transport = &http.Transport{MaxConnsPerHost: 64, MaxIdleConnsPerHost: 64}
+	t.Cleanup(func() {
+		srv.Client().CloseIdleConnections()
+		srv.Close()
+		cancel()
+		a.Close()
+	})
+	return srv, logs
 }
 
 // ask posts a chat request; opts set headers ("Name: value").

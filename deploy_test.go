@@ -13,7 +13,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -192,7 +191,7 @@ func TestDeployBinaryRunsAsImageUser(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	port := deployFreePort(t)
+	port := freePort(t)
 	env := []string{"PORT=" + strconv.Itoa(port), "HOME=/nonexistent"}
 	cred := &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: gid, Groups: []uint32{}}}
 	var logs bytes.Buffer
@@ -261,16 +260,6 @@ func TestDeployBinaryRunsAsImageUser(t *testing.T) {
 	if entries, _ := os.ReadDir(work); len(entries) != 0 {
 		t.Errorf("the server left files in its working directory: %v", entries)
 	}
-}
-
-func deployFreePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func deployYAML(t *testing.T, path string, data []byte) map[string]any {

@@ -7,7 +7,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -22,35 +21,13 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/smartdocs-go/smartdocs/config"
 	"github.com/smartdocs-go/smartdocs/internal/redistest"
 )
 
 // identApp builds the real app from vars and serves it on loopback.
 func identApp(t *testing.T, vars map[string]string) (*httptest.Server, *syncLog) {
 	t.Helper()
-	cfg, err := config.Load(func(k string) string { return vars[k] })
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	logs := &syncLog{}
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := newApp(ctx, cfg, logs)
-	if err != nil {
-		cancel()
-		t.Fatalf("newApp: %v", err)
-	}
-	srv := httptest.NewServer(a.handler)
-	// At most 64 connections, so that a burst of 1,000 does not run out
-	// of file descriptors.
-	srv.Client().Transport = &http.Transport{MaxConnsPerHost: 64, MaxIdleConnsPerHost: 64}
-	t.Cleanup(func() {
-		srv.Client().CloseIdleConnections()
-		srv.Close()
-		cancel()
-		a.Close()
-	})
-	return srv, logs
+	return newLoggedServer(t, vars)
 }
 
 // identHeaders builds a header from "Name: value" strings; repeated names

@@ -13,8 +13,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/smartdocs-go/smartdocs/config"
 )
 
 // The keys the tests configure; none may ever reach a client or a log.
@@ -31,24 +29,7 @@ func llmApp(t *testing.T, vars map[string]string) (*httptest.Server, *syncLog) {
 	for k, v := range vars {
 		all[k] = v
 	}
-	cfg, err := config.Load(func(k string) string { return all[k] })
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	logs := &syncLog{}
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := newApp(ctx, cfg, logs)
-	if err != nil {
-		cancel()
-		t.Fatalf("newApp: %v", err)
-	}
-	srv := httptest.NewServer(a.handler)
-	t.Cleanup(func() {
-		srv.Close()
-		cancel()
-		a.Close()
-	})
-	return srv, logs
+	return newLoggedServer(t, all)
 }
 
 // llmSent is what the fake provider was sent.
