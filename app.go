@@ -141,6 +141,7 @@ func newApp(ctx context.Context, cfg config.Config, stdout io.Writer) (*app, err
 		CORSOrigins:   cfg.CORSOrigins,
 		Identify:      id.middleware,
 		WhoAmI:        id.whoami(),
+		KeyError:      writeTokenError,
 		Limit:         limiter.Handler,
 		LimiterHealth: health,
 		Static:        static.FS,

@@ -716,3 +716,32 @@ func TestKeysAcrossInstances(t *testing.T) {
 		}
 	})
 }
+
+// TestLimitsWithBadToken: GET /limits answers a token that cannot be
+// believed the way /chat does, 401, not as a server fault.
+func TestLimitsWithBadToken(t *testing.T) {
+	srv, _ := identApp(t, map[string]string{"RATE_LIMIT_KEY": "user", "JWT_SECRET": identJWTSecret})
+	for _, tc := range []struct {
+		name   string
+		auth   string
+		status int
+	}{
+		{"no token", "", http.StatusOK},
+		{"garbage token", "Bearer not.a.token", http.StatusUnauthorized},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", srv.URL+"/limits", nil)
+			if tc.auth != "" {
+				req.Header.Set("Authorization", tc.auth)
+			}
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.status {
+				t.Errorf("GET /limits: status %d, want %d", resp.StatusCode, tc.status)
+			}
+		})
+	}
+}

@@ -22,6 +22,9 @@ type quota struct {
 func handleLimits(d Deps) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		states, err := d.Peek(r)
+		if err != nil && d.KeyError != nil && d.KeyError(w, err) {
+			return
+		}
 		if err != nil {
 			d.Logger.Warn("peek at the limits failed", "err", err)
 			writeError(w, http.StatusServiceUnavailable, "Limits unavailable, try again shortly.")

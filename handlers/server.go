@@ -64,6 +64,10 @@ type Deps struct {
 	OnRequest func(Finished)
 	// Now is the clock for /health; default time.Now.
 	Now func() time.Time
+	// KeyError writes an error of the client's own making met while
+	// keying a request (an invalid bearer token: 401) and reports true,
+	// or reports false for any other error. Used by GET /limits.
+	KeyError func(w http.ResponseWriter, err error) bool
 }
 
 // NewServer returns the whole HTTP API.
