@@ -292,7 +292,7 @@ func equal(a, b []int) bool {
 func TestSlowRedis(t *testing.T) {
 	rs := redistest.Start(t, redistest.Options{})
 	px := startSlowProxy(t, rs.Addr())
-	cfg := env("redis://" + px.addr() + "/0")
+	cfg := env("redis://:" + rs.Password() + "@" + px.addr() + "/0")
 	cfg["REDIS_TIMEOUT"] = "100ms"
 	cfg["REDIS_FAILURE_MODE"] = "fallback"
 	a := startApp(t, cfg)

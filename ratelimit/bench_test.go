@@ -45,7 +45,7 @@ func BenchmarkDecision(b *testing.B) {
 	srv := redistest.Start(b, redistest.Options{})
 	// One client for every Redis contender, with a pool large enough
 	// that 32 callers never wait for a connection.
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), PoolSize: 64})
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr(), Password: srv.Password(), PoolSize: 64})
 	b.Cleanup(func() { rdb.Close() })
 	keys := benchKeys(1 << 16)
 	paths := []struct {

@@ -9,6 +9,8 @@ package redistest
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"os"
@@ -35,6 +37,10 @@ type Server struct {
 	dir  string
 	Port int
 	cmd  *exec.Cmd
+	// pass keeps other tests' clients out: a port freed by Stop can be
+	// taken by another test's server before Restart, and a client (or a
+	// failover probe) must not mistake that server for this one.
+	pass string
 }
 
 // Start starts a redis-server for t and registers its shutdown.
@@ -48,7 +54,9 @@ func Start(t testing.TB, opts Options) *Server {
 		t.Skipf("skipping: redis-server not found (install redis-server, or set REQUIRE_REDIS=1 to make this a failure): %v", err)
 	}
 	_ = bin
-	s := &Server{t: t, opts: opts, dir: t.TempDir(), Port: freePort(t)}
+	var b [16]byte
+	rand.Read(b[:])
+	s := &Server{t: t, opts: opts, dir: t.TempDir(), Port: freePort(t), pass: hex.EncodeToString(b[:])}
 	s.start()
 	t.Cleanup(s.Stop)
 	return s
@@ -73,6 +81,7 @@ func (s *Server) start() {
 		"--save", "",
 		"--daemonize", "no",
 		"--enable-debug-command", "local", // DEBUG SLEEP makes a slow server
+		"--requirepass", s.pass,
 		"--logfile", filepath.Join(s.dir, "redis.log"),
 	}
 	if s.opts.AppendOnly {
@@ -88,10 +97,12 @@ func (s *Server) start() {
 	for {
 		c, err := net.DialTimeout("tcp", s.Addr(), 200*time.Millisecond)
 		if err == nil {
-			fmt.Fprintf(c, "PING\r\n")
-			line, err := bufio.NewReader(c).ReadString('\n')
+			fmt.Fprintf(c, "AUTH %s\r\nPING\r\n", s.pass)
+			br := bufio.NewReader(c)
+			auth, err1 := br.ReadString('\n')
+			line, err2 := br.ReadString('\n')
 			c.Close()
-			if err == nil && line == "+PONG\r\n" {
+			if err1 == nil && err2 == nil && auth == "+OK\r\n" && line == "+PONG\r\n" {
 				return
 			}
 		}
@@ -106,12 +117,15 @@ func (s *Server) start() {
 // Addr is the server's host:port.
 func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port)) }
 
-// URL is the server's redis:// URL.
-func (s *Server) URL() string { return "redis://" + s.Addr() + "/0" }
+// URL is the server's redis:// URL, password included.
+func (s *Server) URL() string { return "redis://:" + s.pass + "@" + s.Addr() + "/0" }
+
+// Password is the server's password (AUTH).
+func (s *Server) Password() string { return s.pass }
 
 // Client returns a client for the server, closed when the test ends.
 func (s *Server) Client() *redis.Client {
-	c := redis.NewClient(&redis.Options{Addr: s.Addr(), ContextTimeoutEnabled: true})
+	c := redis.NewClient(&redis.Options{Addr: s.Addr(), Password: s.pass, ContextTimeoutEnabled: true})
 	s.t.Cleanup(func() { c.Close() })
 	return c
 }
