@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/smartdocs-go/smartdocs/internal/llmtest"
 )
 
 // The keys the tests configure; none may ever reach a client or a log.
@@ -93,34 +95,6 @@ func (p *llmProvider) llmEnv(extra ...string) map[string]string {
 	return vars
 }
 
-func llmChunk(content, finish string) string {
-	c := map[string]any{"index": 0, "delta": map[string]any{"content": content}}
-	if finish != "" {
-		c["finish_reason"] = finish
-	}
-	b, _ := json.Marshal(map[string]any{"id": "x", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": []any{c}})
-	return string(b)
-}
-
-func llmSSE(w http.ResponseWriter, data ...string) {
-	w.Header().Set("Content-Type", "text/event-stream")
-	for _, d := range data {
-		fmt.Fprintf(w, "data: %s\n\n", d)
-		w.(http.Flusher).Flush()
-	}
-}
-
-// llmAnswers streams pieces, then stop and [DONE].
-func llmAnswers(pieces ...string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		var data []string
-		for _, p := range pieces {
-			data = append(data, llmChunk(p, ""))
-		}
-		llmSSE(w, append(data, llmChunk("", "stop"), "[DONE]")...)
-	}
-}
-
 // llmLines reads an NDJSON body into its lines.
 func llmLines(t *testing.T, body io.Reader) []map[string]any {
 	t.Helper()
@@ -166,7 +140,7 @@ func TestLLMEngines(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.model, func(t *testing.T) {
-			p := newLLMProvider(t, llmAnswers("Three ", "per minute", "."))
+			p := newLLMProvider(t, llmtest.Stream("Three ", "per minute", "."))
 			srv, _ := llmApp(t, p.llmEnv())
 			var history []string
 			for i := range 12 {
@@ -223,7 +197,7 @@ func TestLLMEngines(t *testing.T) {
 }
 
 func TestLLMJSONAnswer(t *testing.T) {
-	p := newLLMProvider(t, llmAnswers("The limit ", "is 3 per minute."))
+	p := newLLMProvider(t, llmtest.Stream("The limit ", "is 3 per minute."))
 	srv, _ := llmApp(t, p.llmEnv("DEFAULT_MODEL_TYPE", "gemini"))
 	resp, raw := llmPost(t, srv, `{"question":"what is the default rate limit"}`, "Accept: application/json")
 	if resp.StatusCode != http.StatusOK {
@@ -242,7 +216,7 @@ func TestLLMJSONAnswer(t *testing.T) {
 }
 
 func TestLLMOffTopicDoesNotCallTheProvider(t *testing.T) {
-	p := newLLMProvider(t, llmAnswers("never"))
+	p := newLLMProvider(t, llmtest.Stream("never"))
 	srv, _ := llmApp(t, p.llmEnv())
 	resp, raw := llmPost(t, srv, `{"question":"what's the weather","model_type":"llm"}`)
 	lines := llmLines(t, bytes.NewReader(raw))
@@ -283,11 +257,11 @@ func TestLLMFailures(t *testing.T) {
 		{"provider error", llmEcho(http.StatusInternalServerError), nil, "llm", http.StatusBadGateway, "", "unavailable", ""},
 		{"unknown model", llmEcho(http.StatusNotFound), nil, "local", http.StatusBadGateway, "", "refused the request", ""},
 		{"timeout", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }, []string{"LLM_TIMEOUT", "30ms"}, "gemini", http.StatusGatewayTimeout, "", "too long", ""},
-		{"malformed stream", func(w http.ResponseWriter, r *http.Request) { llmSSE(w, `{"choices": [`) }, nil, "llm", http.StatusBadGateway, "", "could not be read", ""},
+		{"malformed stream", func(w http.ResponseWriter, r *http.Request) { llmtest.SSE(w, `{"choices": [`) }, nil, "llm", http.StatusBadGateway, "", "could not be read", ""},
 		{"mid-stream failure", func(w http.ResponseWriter, r *http.Request) {
-			llmSSE(w, llmChunk("Part", ""), `{"error":{"message":"overloaded for `+r.Header.Get("Authorization")+`"}}`)
+			llmtest.SSE(w, llmtest.Chunk("Part", ""), `{"error":{"message":"overloaded for `+r.Header.Get("Authorization")+`"}}`)
 		}, nil, "gemini", http.StatusOK, "", "", "The model provider is unavailable; try again later."},
-		{"not configured", llmAnswers("x"), []string{"GOOGLE_API_KEY", ""}, "gemini", http.StatusServiceUnavailable, "", "set GOOGLE_API_KEY", ""},
+		{"not configured", llmtest.Stream("x"), []string{"GOOGLE_API_KEY", ""}, "gemini", http.StatusServiceUnavailable, "", "set GOOGLE_API_KEY", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -333,7 +307,7 @@ func TestLLMFailures(t *testing.T) {
 func TestLLMClientDisconnectCancelsProvider(t *testing.T) {
 	gone := make(chan struct{})
 	p := newLLMProvider(t, func(w http.ResponseWriter, r *http.Request) {
-		llmSSE(w, llmChunk("first ", ""))
+		llmtest.SSE(w, llmtest.Chunk("first ", ""))
 		<-r.Context().Done()
 		close(gone)
 	})
@@ -363,7 +337,7 @@ func TestLLMClientDisconnectCancelsProvider(t *testing.T) {
 }
 
 func TestLLMModelsList(t *testing.T) {
-	p := newLLMProvider(t, llmAnswers("x"))
+	p := newLLMProvider(t, llmtest.Stream("x"))
 	srv, _ := llmApp(t, p.llmEnv("OLLAMA_BASE_URL", "off", "LLM_BASE_URL", "", "LLM_MODEL", "", "DEFAULT_MODEL_TYPE", "gemini"))
 	resp, err := srv.Client().Get(srv.URL + "/models")
 	if err != nil {

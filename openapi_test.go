@@ -12,6 +12,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	legacyrouter "github.com/getkin/kin-openapi/routers/legacy"
+
+	"github.com/smartdocs-go/smartdocs/internal/llmtest"
 )
 
 // apiProvider answers by the mode its caller put in the history
@@ -34,9 +36,9 @@ func apiProvider(w http.ResponseWriter, r *http.Request) {
 		// without making this test wait for one.
 		llmEcho(http.StatusGatewayTimeout)(w, r)
 	case "mid-stream":
-		llmSSE(w, llmChunk("Part", ""), `{"error":{"message":"overloaded"}}`)
+		llmtest.SSE(w, llmtest.Chunk("Part", ""), `{"error":{"message":"overloaded"}}`)
 	default:
-		llmAnswers("Three ", "per minute.")(w, r)
+		llmtest.Stream("Three ", "per minute.")(w, r)
 	}
 }
 

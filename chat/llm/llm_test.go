@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/smartdocs-go/smartdocs/chat"
+	"github.com/smartdocs-go/smartdocs/internal/llmtest"
 )
 
 const testKey = "sk-test-0123456789abcdef"
@@ -94,36 +95,6 @@ func (p *provider) engine(t *testing.T, mod func(*Options)) *Engine {
 	return e
 }
 
-// chunk is one streamed chat-completion chunk.
-func chunk(content, finish string) string {
-	c := map[string]any{"index": 0, "delta": map[string]any{"content": content}}
-	if finish != "" {
-		c["finish_reason"] = finish
-	}
-	b, _ := json.Marshal(map[string]any{"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "test-model", "choices": []any{c}})
-	return string(b)
-}
-
-// sse writes each data line as its own event and flushes it.
-func sse(w http.ResponseWriter, data ...string) {
-	w.Header().Set("Content-Type", "text/event-stream")
-	for _, d := range data {
-		fmt.Fprintf(w, "data: %s\n\n", d)
-		w.(http.Flusher).Flush()
-	}
-}
-
-// streamOK answers with the given pieces, then stop and [DONE].
-func streamOK(pieces ...string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		var data []string
-		for _, p := range pieces {
-			data = append(data, chunk(p, ""))
-		}
-		sse(w, append(data, chunk("", "stop"), "[DONE]")...)
-	}
-}
-
 // collect ranges over the tokens and returns them and the error, if any.
 func collect(t *testing.T, reply *chat.Reply) ([]string, error) {
 	t.Helper()
@@ -167,7 +138,7 @@ func TestAnswerSends(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := newProvider(t, streamOK("ok"))
+			p := newProvider(t, llmtest.Stream("ok"))
 			e := p.engine(t, func(o *Options) { o.APIKey = tt.key })
 			reply, err := e.Answer(t.Context(), chat.Query{Question: "why 429?", History: tt.history})
 			if err != nil {
@@ -218,7 +189,7 @@ func TestAnswerSends(t *testing.T) {
 func TestAnswerIgnoresOpenAIEnvironment(t *testing.T) {
 	t.Setenv("OPENAI_API_KEY", "sk-from-the-environment")
 	t.Setenv("OPENAI_BASE_URL", "http://127.0.0.1:1/v1")
-	p := newProvider(t, streamOK("ok"))
+	p := newProvider(t, llmtest.Stream("ok"))
 	e := p.engine(t, func(o *Options) { o.APIKey = "" })
 	reply, err := e.Answer(t.Context(), chat.Query{Question: "q"})
 	if err != nil {
@@ -240,16 +211,16 @@ func TestAnswerReplies(t *testing.T) {
 		handle http.HandlerFunc
 		want   []string
 	}{
-		{"stream", streamOK("The limit ", "is 3", " per minute."), []string{"The limit ", "is 3", " per minute."}},
+		{"stream", llmtest.Stream("The limit ", "is 3", " per minute."), []string{"The limit ", "is 3", " per minute."}},
 		{"role chunk first", func(w http.ResponseWriter, r *http.Request) {
 			role := `{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}`
-			sse(w, role, chunk("Hi", ""), chunk("", "stop"), "[DONE]")
+			llmtest.SSE(w, role, llmtest.Chunk("Hi", ""), llmtest.Chunk("", "stop"), "[DONE]")
 		}, []string{"Hi"}},
 		{"finish in the last content chunk, no [DONE]", func(w http.ResponseWriter, r *http.Request) {
-			sse(w, chunk("A", ""), chunk("B", "stop"))
+			llmtest.SSE(w, llmtest.Chunk("A", ""), llmtest.Chunk("B", "stop"))
 		}, []string{"A", "B"}},
 		{"usage chunk without choices", func(w http.ResponseWriter, r *http.Request) {
-			sse(w, chunk("A", "stop"), `{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`, "[DONE]")
+			llmtest.SSE(w, llmtest.Chunk("A", "stop"), `{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`, "[DONE]")
 		}, []string{"A"}},
 		{"plain JSON completion", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
@@ -278,7 +249,7 @@ func TestAnswerReplies(t *testing.T) {
 }
 
 func TestAnswerNotCovered(t *testing.T) {
-	p := newProvider(t, streamOK("never"))
+	p := newProvider(t, llmtest.Stream("never"))
 	e := p.engine(t, func(o *Options) { o.Docs = fixedDocs{} })
 	reply, err := e.Answer(t.Context(), chat.Query{Question: "what's the weather"})
 	if err != nil {
@@ -359,10 +330,10 @@ func TestAnswerFailsBeforeStream(t *testing.T) {
 		{"500", errorWith(http.StatusInternalServerError, `{"error":{"message":"boom"}}`), chat.UpstreamUnavailable, 500, 0},
 		{"502 HTML from a proxy", errorWith(http.StatusBadGateway, `<html>Bad Gateway</html>`), chat.UpstreamUnavailable, 502, 0},
 		{"504 from a gateway", errorWith(http.StatusGatewayTimeout, ``), chat.UpstreamTimeout, 504, 0},
-		{"malformed first chunk", func(w http.ResponseWriter, r *http.Request) { sse(w, `{"choices": [`) }, chat.UpstreamMalformed, 0, 0},
-		{"empty stream", func(w http.ResponseWriter, r *http.Request) { sse(w, "[DONE]") }, chat.UpstreamMalformed, 0, 0},
+		{"malformed first chunk", func(w http.ResponseWriter, r *http.Request) { llmtest.SSE(w, `{"choices": [`) }, chat.UpstreamMalformed, 0, 0},
+		{"empty stream", func(w http.ResponseWriter, r *http.Request) { llmtest.SSE(w, "[DONE]") }, chat.UpstreamMalformed, 0, 0},
 		{"error event first", func(w http.ResponseWriter, r *http.Request) {
-			sse(w, `{"error":{"message":"overloaded","code":503}}`)
+			llmtest.SSE(w, `{"error":{"message":"overloaded","code":503}}`)
 		}, chat.UpstreamUnavailable, 0, 0},
 		{"plain JSON that is not a completion", errorWith(http.StatusOK, `{"unexpected":true}`), chat.UpstreamMalformed, 0, 0},
 	}
@@ -400,7 +371,7 @@ func TestAnswerUnreachable(t *testing.T) {
 func hang(gone chan<- struct{}, data ...string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if len(data) > 0 {
-			sse(w, data...)
+			llmtest.SSE(w, data...)
 		}
 		<-r.Context().Done()
 		close(gone)
@@ -454,7 +425,7 @@ func TestAnswerTimeout(t *testing.T) {
 	})
 	t.Run("between chunks", func(t *testing.T) {
 		gone := make(chan struct{})
-		p := newProvider(t, hang(gone, chunk("first", "")))
+		p := newProvider(t, hang(gone, llmtest.Chunk("first", "")))
 		e := p.engine(t, nil)
 		timers := manualTimers(e)
 		reply, err := e.Answer(t.Context(), chat.Query{Question: "q"})
@@ -495,20 +466,20 @@ func TestAnswerFailsMidStream(t *testing.T) {
 		kind   chat.UpstreamKind
 	}{
 		{"connection dropped", func(w http.ResponseWriter, r *http.Request) {
-			sse(w, chunk("part", ""))
+			llmtest.SSE(w, llmtest.Chunk("part", ""))
 			conn, _, err := http.NewResponseController(w).Hijack()
 			if err == nil {
 				conn.Close()
 			}
 		}, chat.UpstreamUnavailable},
 		{"error event", func(w http.ResponseWriter, r *http.Request) {
-			sse(w, chunk("part", ""), `{"error":{"message":"overloaded: `+r.Header.Get("Authorization")+`"}}`)
+			llmtest.SSE(w, llmtest.Chunk("part", ""), `{"error":{"message":"overloaded: `+r.Header.Get("Authorization")+`"}}`)
 		}, chat.UpstreamUnavailable},
 		{"malformed chunk", func(w http.ResponseWriter, r *http.Request) {
-			sse(w, chunk("part", ""), `{"choices": nope}`)
+			llmtest.SSE(w, llmtest.Chunk("part", ""), `{"choices": nope}`)
 		}, chat.UpstreamMalformed},
 		{"ended without finishing", func(w http.ResponseWriter, r *http.Request) {
-			sse(w, chunk("part", ""))
+			llmtest.SSE(w, llmtest.Chunk("part", ""))
 		}, chat.UpstreamMalformed},
 	}
 	for _, tt := range tests {
@@ -530,7 +501,7 @@ func TestAnswerFailsMidStream(t *testing.T) {
 func TestAnswerCancel(t *testing.T) {
 	t.Run("caller cancels mid-stream", func(t *testing.T) {
 		gone := make(chan struct{})
-		p := newProvider(t, hang(gone, chunk("first", "")))
+		p := newProvider(t, hang(gone, llmtest.Chunk("first", "")))
 		ctx, cancel := context.WithCancel(t.Context())
 		defer cancel()
 		reply, err := p.engine(t, nil).Answer(ctx, chat.Query{Question: "q"})
@@ -558,7 +529,7 @@ func TestAnswerCancel(t *testing.T) {
 	})
 	t.Run("caller stops reading", func(t *testing.T) {
 		gone := make(chan struct{})
-		p := newProvider(t, hang(gone, chunk("first", "")))
+		p := newProvider(t, hang(gone, llmtest.Chunk("first", "")))
 		reply, err := p.engine(t, nil).Answer(t.Context(), chat.Query{Question: "q"})
 		if err != nil {
 			t.Fatalf("Answer: %v", err)
@@ -569,7 +540,7 @@ func TestAnswerCancel(t *testing.T) {
 		waitGone(t, gone)
 	})
 	t.Run("already cancelled", func(t *testing.T) {
-		p := newProvider(t, streamOK("x"))
+		p := newProvider(t, llmtest.Stream("x"))
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
 		_, err := p.engine(t, nil).Answer(ctx, chat.Query{Question: "q"})
@@ -621,10 +592,10 @@ func BenchmarkAnswer(b *testing.B) {
 	}
 	var data []string
 	for _, p := range pieces {
-		data = append(data, chunk(p, ""))
+		data = append(data, llmtest.Chunk(p, ""))
 	}
 	body := ""
-	for _, d := range append(data, chunk("", "stop"), "[DONE]") {
+	for _, d := range append(data, llmtest.Chunk("", "stop"), "[DONE]") {
 		body += "data: " + d + "\n\n"
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
