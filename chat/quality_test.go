@@ -18,6 +18,7 @@ var qualityCases = []struct {
 	want     section
 }{
 	{"how many questions can i ask per minute", section{"rate-limiting.md", "What is limited and the default quota"}},
+	{"how do i share limits between containers", section{"memory-vs-redis.md", "Sharing counters through Redis"}},
 	{"why am i getting error 429", section{"rate-limiting.md", "The 429 response"}},
 	{"retry afer header", section{"rate-limiting.md", "The 429 response"}},
 	{"how does the ratelimit algorithm work", section{"rate-limiting.md", "The sliding-window counter algorithm"}},
