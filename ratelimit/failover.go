@@ -171,15 +171,7 @@ func (f *Failover) Allow(ctx context.Context, rules []Rule) (Result, error) {
 		return f.degraded(ctx, rules)
 	}
 	start := time.Now()
-	var res Result
-	var err error
-	if f.opts.HonoursDeadline {
-		cctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
-		res, err = f.shared.Allow(cctx, rules)
-		cancel()
-	} else {
-		res, err = bounded(ctx, f.opts.Timeout, func(ctx context.Context) (Result, error) { return f.shared.Allow(ctx, rules) })
-	}
+	res, err := bounded(ctx, f, func(ctx context.Context) (Result, error) { return f.shared.Allow(ctx, rules) })
 	f.observe(time.Since(start), err)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -200,7 +192,7 @@ func (f *Failover) Allow(ctx context.Context, rules []Rule) (Result, error) {
 func (f *Failover) Peek(ctx context.Context, rules []Rule) ([]State, error) {
 	if !f.down.Load() {
 		start := time.Now()
-		st, err := bounded(ctx, f.opts.Timeout, func(ctx context.Context) ([]State, error) { return f.shared.Peek(ctx, rules) })
+		st, err := bounded(ctx, f, func(ctx context.Context) ([]State, error) { return f.shared.Peek(ctx, rules) })
 		f.observe(time.Since(start), err)
 		if err == nil {
 			return st, nil
@@ -216,13 +208,18 @@ func (f *Failover) Peek(ctx context.Context, rules []Rule) ([]State, error) {
 	return nil, nil
 }
 
-// bounded calls fn with a deadline and returns by the deadline even if fn
-// does not: a client that ignores its context (go-redis without
-// ContextTimeoutEnabled waits for its own ReadTimeout) must not hold a
-// request longer than the timeout. fn then finishes in the background.
-func bounded[T any](ctx context.Context, d time.Duration, fn func(context.Context) (T, error)) (T, error) {
-	ctx, cancel := context.WithTimeout(ctx, d)
+// bounded calls fn with the Failover's timeout as its deadline. A store
+// that honours its deadline is called directly; otherwise fn runs in a
+// goroutine and bounded returns at the deadline even if fn does not (go-redis
+// without ContextTimeoutEnabled waits for its own ReadTimeout), leaving fn to
+// finish in the background. Every call to the shared store and every probe
+// goes through here, so none can hold a request past the timeout.
+func bounded[T any](ctx context.Context, f *Failover, fn func(context.Context) (T, error)) (T, error) {
+	ctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
 	defer cancel()
+	if f.opts.HonoursDeadline {
+		return fn(ctx)
+	}
 	type result struct {
 		v   T
 		err error
@@ -286,7 +283,7 @@ func (f *Failover) probe() {
 			return
 		case <-t.C:
 		}
-		_, err := bounded(f.ctx, f.opts.Timeout, func(ctx context.Context) (struct{}, error) { return struct{}{}, f.opts.Probe(ctx) })
+		_, err := bounded(f.ctx, f, func(ctx context.Context) (struct{}, error) { return struct{}{}, f.opts.Probe(ctx) })
 		if err == nil {
 			f.down.Store(false)
 			f.opts.Logger.Info("redis answers again: limits are shared once more")

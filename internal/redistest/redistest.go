@@ -43,6 +43,15 @@ type Server struct {
 	pass string
 }
 
+// Installed reports whether redis-server is on PATH. A test that shares
+// one server among subtests that do not all need it checks this first, so
+// that only the subtests that need Redis skip (through Start) when it is
+// missing.
+func Installed() bool {
+	_, err := exec.LookPath("redis-server")
+	return err == nil
+}
+
 // Start starts a redis-server for t and registers its shutdown.
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
