@@ -22,14 +22,23 @@ type Message struct {
 // Query is what an engine is asked.
 type Query struct {
 	Question string
-	// History holds the earlier turns, oldest first. Engines use at
-	// most the last 10 messages; Docs uses them to resolve follow-up
-	// questions such as "how do I set it?".
+	// History holds the earlier turns, oldest first. Engines use only
+	// Recent(); Docs uses them to resolve follow-up questions such as
+	// "how do I set it?".
 	History []Message
 }
 
-// maxHistory is the number of most recent history messages an engine uses.
-const maxHistory = 10
+// MaxHistory is the number of most recent history messages an engine uses.
+const MaxHistory = 10
+
+// Recent returns the last MaxHistory messages of the history: the only
+// part of it any engine looks at.
+func (q Query) Recent() []Message {
+	if len(q.History) > MaxHistory {
+		return q.History[len(q.History)-MaxHistory:]
+	}
+	return q.History
+}
 
 // Source is a passage an answer draws on.
 type Source struct {

@@ -106,7 +106,7 @@ func retrieve(ix *Index, q Query, k int) ([]Hit, map[string]float64) {
 	}
 	own := ix.parse(q.Question)
 	hits := ix.search(own, k)
-	prev := lastUserMessage(q.History)
+	prev := lastUserMessage(q.Recent())
 	if prev == "" || !isFollowUp(q.Question, own, hits) || own.known < minKnownShare*own.content {
 		return hits, own.weights
 	}
@@ -157,12 +157,9 @@ func isFollowUp(question string, q query, hits []Hit) bool {
 	return false
 }
 
-// lastUserMessage returns the content of the last user message among the
-// last maxHistory messages of history, or "".
+// lastUserMessage returns the content of the last user message in
+// history (already cut to Query.Recent), or "".
 func lastUserMessage(history []Message) string {
-	if len(history) > maxHistory {
-		history = history[len(history)-maxHistory:]
-	}
 	for i := len(history) - 1; i >= 0; i-- {
 		if history[i].Role == "user" && strings.TrimSpace(history[i].Content) != "" {
 			return history[i].Content

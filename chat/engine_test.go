@@ -144,7 +144,7 @@ func TestAnswerFollowUp(t *testing.T) {
 	d := NewDocs(NewIndex(passages))
 	first := Message{Role: "user", Content: "what is REDIS_URL?"}
 	reply := Message{Role: "assistant", Content: "Set REDIS_URL to a redis:// address."}
-	filler := make([]Message, maxHistory)
+	filler := make([]Message, MaxHistory)
 	for i := range filler {
 		filler[i] = Message{Role: "assistant", Content: "Anything else?"}
 	}
@@ -366,5 +366,26 @@ func TestExcerpt(t *testing.T) {
 				t.Errorf("excerpt: got %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestQueryRecent(t *testing.T) {
+	msgs := func(n int) []Message {
+		out := make([]Message, n)
+		for i := range out {
+			out[i] = Message{Role: "user", Content: string(rune('a' + i))}
+		}
+		return out
+	}
+	for _, n := range []int{0, 3, MaxHistory, MaxHistory + 4} {
+		got := Query{History: msgs(n)}.Recent()
+		want := min(n, MaxHistory)
+		if len(got) != want {
+			t.Errorf("Recent of %d messages: got %d, want %d", n, len(got), want)
+			continue
+		}
+		if n > 0 && got[len(got)-1].Content != string(rune('a'+n-1)) {
+			t.Errorf("Recent of %d messages does not end with the newest", n)
+		}
 	}
 }

@@ -16,8 +16,6 @@ import (
 const (
 	// maxQuestion is the longest question accepted, in characters.
 	maxQuestion = 4000
-	// maxHistory is how many history messages reach the engine.
-	maxHistory = 10
 	// writeGrace is how long each streamed line may take to write; the
 	// deadline moves with every line so long answers are not cut by the
 	// server's write timeout.
@@ -115,11 +113,8 @@ func validate(req chatRequest, d Deps) (chat.Query, Model, error) {
 	if len(errs) > 0 {
 		return q, Model{}, invalid(errs...)
 	}
-	h := req.History
-	if len(h) > maxHistory {
-		h = h[len(h)-maxHistory:]
-	}
-	q.History = h
+	// All of it goes to the engine, which uses only Query.Recent.
+	q.History = req.History
 	return q, d.Models[i], nil
 }
 

@@ -35,9 +35,6 @@ const (
 	DefaultPassages = 4
 )
 
-// maxHistory is how many of the latest history messages reach the model.
-const maxHistory = 10
-
 // errTimeout is the cause an engine cancels a call with when the provider
 // is silent for longer than Options.Timeout.
 var errTimeout = errors.New("llm: provider timeout")

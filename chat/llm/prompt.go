@@ -16,13 +16,10 @@ const instructions = "You answer questions about a set of documents. " +
 	"Keep the answer short and plain, and name the document a fact comes from when that helps the reader check it."
 
 // messages is what the model is sent for q: the instructions with the
-// passages as context, the last maxHistory messages of the conversation,
-// then the question.
+// passages as context, the recent messages of the conversation
+// (chat.Query.Recent), then the question.
 func messages(q chat.Query, hits []chat.Hit) []openai.ChatCompletionMessageParamUnion {
-	history := q.History
-	if len(history) > maxHistory {
-		history = history[len(history)-maxHistory:]
-	}
+	history := q.Recent()
 	out := make([]openai.ChatCompletionMessageParamUnion, 0, len(history)+2)
 	out = append(out, openai.SystemMessage(systemPrompt(hits)))
 	for _, m := range history {
