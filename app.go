@@ -23,6 +23,7 @@ import (
 	"github.com/smartdocs-go/smartdocs/docs"
 	"github.com/smartdocs-go/smartdocs/handlers"
 	"github.com/smartdocs-go/smartdocs/identity"
+	"github.com/smartdocs-go/smartdocs/internal/respond"
 	"github.com/smartdocs-go/smartdocs/ratelimit"
 	"github.com/smartdocs-go/smartdocs/static"
 )
@@ -122,9 +123,7 @@ func newApp(ctx context.Context, cfg config.Config, stdout io.Writer) (*app, err
 			}
 			a.log.Error("rate limiter failed", "err", err)
 			w.Header().Set("Retry-After", "1")
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusServiceUnavailable)
-			io.WriteString(w, `{"detail":"Rate limiter unavailable, try again shortly."}`+"\n")
+			respond.Error(w, http.StatusServiceUnavailable, "Rate limiter unavailable, try again shortly.")
 		},
 	})
 	if err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/smartdocs-go/smartdocs/config"
 	"github.com/smartdocs-go/smartdocs/identity"
+	"github.com/smartdocs-go/smartdocs/internal/respond"
 	"github.com/smartdocs-go/smartdocs/ratelimit"
 )
 
@@ -132,9 +132,7 @@ func writeTokenError(w http.ResponseWriter, err error) bool {
 	h := w.Header()
 	h.Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusUnauthorized)
-	json.NewEncoder(w).Encode(map[string]string{"detail": te.Reason})
+	respond.Error(w, http.StatusUnauthorized, te.Reason)
 	return true
 }
 
@@ -165,9 +163,7 @@ func (c *clientID) whoami() http.Handler {
 			if writeTokenError(w, err) {
 				return
 			}
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusServiceUnavailable)
-			io.WriteString(w, `{"detail":"Client identity unavailable."}`+"\n")
+			respond.Error(w, http.StatusServiceUnavailable, "Client identity unavailable.")
 			return
 		}
 		out := whoamiReply{

@@ -31,6 +31,7 @@ import (
 
 	"github.com/smartdocs-go/smartdocs/analytics"
 	"github.com/smartdocs-go/smartdocs/bans"
+	"github.com/smartdocs-go/smartdocs/internal/respond"
 	"github.com/smartdocs-go/smartdocs/ratelimit"
 )
 
@@ -104,9 +105,9 @@ func New(opts Options) (http.Handler, error) {
 
 	static, _ := fs.Sub(assets, "assets")
 	r := chi.NewRouter()
-	r.NotFound(func(w http.ResponseWriter, r *http.Request) { writeError(w, http.StatusNotFound, "Not Found") })
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) { respond.Error(w, http.StatusNotFound, "Not Found") })
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusMethodNotAllowed, "Method Not Allowed")
+		respond.Error(w, http.StatusMethodNotAllowed, "Method Not Allowed")
 	})
 	r.Get("/", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/admin/rate-limits", http.StatusFound)
@@ -147,14 +148,14 @@ func (s *server) auth(next http.Handler) http.Handler {
 		}
 		s.opts.Logger.Warn("admin: wrong or missing token", "route", r.URL.Path)
 		w.Header().Set("WWW-Authenticate", `Bearer realm="smartdocs-admin"`)
-		writeError(w, http.StatusUnauthorized, "Unauthorized: send Authorization: Bearer <ADMIN_TOKEN>")
+		respond.Error(w, http.StatusUnauthorized, "Unauthorized: send Authorization: Bearer <ADMIN_TOKEN>")
 	})
 }
 
 func (s *server) tooMany(w http.ResponseWriter, retry time.Duration) {
 	secs := int64((retry + time.Second - 1) / time.Second)
 	w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
-	writeError(w, http.StatusTooManyRequests, "Too many wrong admin tokens from this address; try again later.")
+	respond.Error(w, http.StatusTooManyRequests, "Too many wrong admin tokens from this address; try again later.")
 }
 
 // rateLimits is the JSON of GET /admin/rate-limits.
@@ -172,7 +173,7 @@ func (s *server) handleRateLimits(static fs.FS) http.HandlerFunc {
 		rep, err := s.opts.Analytics.Report(r.Context())
 		if err != nil {
 			s.opts.Logger.Error("admin: analytics report failed", "err", err)
-			writeError(w, http.StatusServiceUnavailable, "The analytics store is unavailable; try again shortly.")
+			respond.Error(w, http.StatusServiceUnavailable, "The analytics store is unavailable; try again shortly.")
 			return
 		}
 		list, err := s.opts.Bans.List(r.Context())
@@ -180,21 +181,14 @@ func (s *server) handleRateLimits(static fs.FS) http.HandlerFunc {
 			s.opts.Logger.Error("admin: listing bans failed", "err", err)
 		}
 		w.Header().Set("Cache-Control", "no-store")
-		encode(w, http.StatusOK, rateLimits{Report: rep, Policies: s.opts.Policies, KeyStrategy: s.opts.KeyStrategy, ActiveBans: len(list)})
+		respond.JSON(w, http.StatusOK, rateLimits{Report: rep, Policies: s.opts.Policies, KeyStrategy: s.opts.KeyStrategy, ActiveBans: len(list)})
 	}))
 	return func(w http.ResponseWriter, r *http.Request) {
 		if !wantsHTML(r) {
 			data.ServeHTTP(w, r)
 			return
 		}
-		b, err := fs.ReadFile(static, "admin.html")
-		if err != nil {
-			writeError(w, http.StatusNotFound, "Not Found")
-			return
-		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Cache-Control", "no-cache")
-		w.Write(b)
+		respond.Page(w, static, "admin.html")
 	}
 }
 
@@ -213,17 +207,17 @@ func (s *server) handleListBans(w http.ResponseWriter, r *http.Request) {
 	list, err := s.opts.Bans.List(r.Context())
 	if err != nil {
 		s.opts.Logger.Error("admin: listing bans failed", "err", err)
-		writeError(w, http.StatusServiceUnavailable, "The ban store is unavailable; try again shortly.")
+		respond.Error(w, http.StatusServiceUnavailable, "The ban store is unavailable; try again shortly.")
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	encode(w, http.StatusOK, map[string]any{"bans": list})
+	respond.JSON(w, http.StatusOK, map[string]any{"bans": list})
 }
 
 func (s *server) handleAddBan(w http.ResponseWriter, r *http.Request) {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			writeError(w, http.StatusUnsupportedMediaType, "Unsupported Media Type: send application/json")
+			respond.Error(w, http.StatusUnsupportedMediaType, "Unsupported Media Type: send application/json")
 			return
 		}
 	}
@@ -237,23 +231,23 @@ func (s *server) handleAddBan(w http.ResponseWriter, r *http.Request) {
 		} else if strings.HasPrefix(err.Error(), "json: unknown field") {
 			msg = "Unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ") + ": want ip, prefix, key, duration and reason"
 		}
-		writeError(w, http.StatusUnprocessableEntity, msg)
+		respond.Error(w, http.StatusUnprocessableEntity, msg)
 		return
 	}
 	ban, err := bans.Parse(req, s.opts.Now())
 	if err != nil {
-		writeError(w, http.StatusUnprocessableEntity, strings.TrimPrefix(err.Error(), bans.ErrInvalid.Error()+": "))
+		respond.Error(w, http.StatusUnprocessableEntity, strings.TrimPrefix(err.Error(), bans.ErrInvalid.Error()+": "))
 		return
 	}
 	ban, err = s.opts.Bans.Add(r.Context(), ban)
 	if err != nil {
 		s.opts.Logger.Error("admin: adding a ban failed", "err", err)
-		writeError(w, http.StatusServiceUnavailable, "The ban store is unavailable; try again shortly.")
+		respond.Error(w, http.StatusServiceUnavailable, "The ban store is unavailable; try again shortly.")
 		return
 	}
 	s.opts.Logger.Info("admin: ban added", "id", ban.ID, "kind", kind(ban), "permanent", ban.Until == nil)
 	w.Header().Set("Location", "/admin/bans/"+ban.ID)
-	encode(w, http.StatusCreated, ban)
+	respond.JSON(w, http.StatusCreated, ban)
 }
 
 func kind(b bans.Ban) string {
@@ -270,22 +264,12 @@ func (s *server) handleRemoveBan(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
 	switch err := s.opts.Bans.Remove(r.Context(), id); {
 	case errors.Is(err, bans.ErrNotFound):
-		writeError(w, http.StatusNotFound, fmt.Sprintf("No ban with id %q.", id))
+		respond.Error(w, http.StatusNotFound, fmt.Sprintf("No ban with id %q.", id))
 	case err != nil:
 		s.opts.Logger.Error("admin: lifting a ban failed", "err", err)
-		writeError(w, http.StatusServiceUnavailable, "The ban store is unavailable; try again shortly.")
+		respond.Error(w, http.StatusServiceUnavailable, "The ban store is unavailable; try again shortly.")
 	default:
 		s.opts.Logger.Info("admin: ban lifted", "id", id)
 		w.WriteHeader(http.StatusNoContent)
 	}
-}
-
-func encode(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
-}
-
-func writeError(w http.ResponseWriter, status int, detail string) {
-	encode(w, status, map[string]string{"detail": detail})
 }

@@ -16,7 +16,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,6 +27,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/smartdocs-go/smartdocs/internal/respond"
 )
 
 // ErrNotFound is returned for a ban id that does not exist.
@@ -312,10 +313,8 @@ func (b *Bans) Middleware(client func(r *http.Request) (netip.Addr, []string)) f
 				body["detail"] = "Forbidden: this client is banned until " + ban.Until.UTC().Format(time.RFC3339) + "."
 				body["until"] = ban.Until.UTC()
 			}
-			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("Cache-Control", "no-store")
-			w.WriteHeader(http.StatusForbidden)
-			json.NewEncoder(w).Encode(body)
+			respond.JSON(w, http.StatusForbidden, body)
 		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/smartdocs-go/smartdocs/chat"
+	"github.com/smartdocs-go/smartdocs/internal/respond"
 )
 
 const (
@@ -63,7 +64,7 @@ func handleChat(d Deps) http.Handler {
 			return
 		}
 		if model.Engine == nil {
-			writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("model_type %q is not configured: set %s", model.Name, model.Missing))
+			respond.Error(w, http.StatusServiceUnavailable, fmt.Sprintf("model_type %q is not configured: set %s", model.Name, model.Missing))
 			return
 		}
 		reply, err := model.Engine.Answer(r.Context(), q)
@@ -190,7 +191,7 @@ func answerJSON(w http.ResponseWriter, d Deps, model string, reply *chat.Reply) 
 	for _, s := range reply.Sources {
 		out.Sources = append(out.Sources, jsonSource{Name: s.Name, Title: s.Title, Heading: s.Heading, Excerpt: s.Excerpt})
 	}
-	encode(w, http.StatusOK, out)
+	respond.JSON(w, http.StatusOK, out)
 }
 
 // writeEngineError maps an engine's error to a status, showing the client
@@ -205,5 +206,5 @@ func writeEngineError(w http.ResponseWriter, d Deps, err error) {
 	if retryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
 	}
-	writeError(w, status, msg)
+	respond.Error(w, status, msg)
 }

@@ -8,6 +8,8 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+
+	"github.com/smartdocs-go/smartdocs/internal/respond"
 )
 
 // maxBody is the largest request body accepted.
@@ -32,26 +34,14 @@ func invalid(errs ...fieldError) error {
 	return &requestError{status: http.StatusUnprocessableEntity, detail: errs}
 }
 
-// encode writes v as JSON with the status.
-func encode(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
-}
-
-// writeError writes FastAPI's {"detail": "..."}.
-func writeError(w http.ResponseWriter, status int, detail string) {
-	encode(w, status, map[string]string{"detail": detail})
-}
-
 // writeRequestError writes err, which must be a *requestError.
 func writeRequestError(w http.ResponseWriter, err error) {
 	var re *requestError
 	if !errors.As(err, &re) {
-		writeError(w, http.StatusBadRequest, "Bad Request")
+		respond.Error(w, http.StatusBadRequest, "Bad Request")
 		return
 	}
-	encode(w, re.status, map[string]any{"detail": re.detail})
+	respond.JSON(w, re.status, map[string]any{"detail": re.detail})
 }
 
 // decode reads a JSON body into v: a JSON content type (or none), at most

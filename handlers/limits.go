@@ -3,6 +3,8 @@ package handlers
 import (
 	"net/http"
 	"time"
+
+	"github.com/smartdocs-go/smartdocs/internal/respond"
 )
 
 // quota is one limit's standing in GET /limits.
@@ -27,7 +29,7 @@ func handleLimits(d Deps) http.HandlerFunc {
 		}
 		if err != nil {
 			d.Logger.Warn("peek at the limits failed", "err", err)
-			writeError(w, http.StatusServiceUnavailable, "Limits unavailable, try again shortly.")
+			respond.Error(w, http.StatusServiceUnavailable, "Limits unavailable, try again shortly.")
 			return
 		}
 		out := struct {
@@ -43,6 +45,6 @@ func handleLimits(d Deps) http.HandlerFunc {
 			})
 		}
 		w.Header().Set("Cache-Control", "no-store")
-		encode(w, http.StatusOK, out)
+		respond.JSON(w, http.StatusOK, out)
 	}
 }

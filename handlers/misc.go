@@ -5,6 +5,8 @@ import (
 	"io/fs"
 	"net/http"
 	"time"
+
+	"github.com/smartdocs-go/smartdocs/internal/respond"
 )
 
 func handleHealth(d Deps) http.HandlerFunc {
@@ -19,7 +21,7 @@ func handleHealth(d Deps) http.HandlerFunc {
 			body["limiter"] = d.LimiterHealth(ctx)
 		}
 		w.Header().Set("Cache-Control", "no-store")
-		encode(w, http.StatusOK, body)
+		respond.JSON(w, http.StatusOK, body)
 	}
 }
 
@@ -43,21 +45,12 @@ func handleModels(d Deps) http.HandlerFunc {
 			}
 			out.Models = append(out.Models, info)
 		}
-		encode(w, http.StatusOK, out)
+		respond.JSON(w, http.StatusOK, out)
 	}
 }
 
 func handleIndex(static fs.FS) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		b, err := fs.ReadFile(static, "index.html")
-		if err != nil {
-			writeError(w, http.StatusNotFound, "Not Found")
-			return
-		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Cache-Control", "no-cache")
-		w.Write(b)
-	}
+	return func(w http.ResponseWriter, r *http.Request) { respond.Page(w, static, "index.html") }
 }
 
 // contentSecurityPolicy allows the page its own scripts, styles and API

@@ -6,6 +6,8 @@ import (
 	"path"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/smartdocs-go/smartdocs/internal/respond"
 )
 
 // apidocs holds the OpenAPI document and the /docs page: index.html,
@@ -23,7 +25,7 @@ func handleOpenAPI() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		b, err := apidocs.ReadFile("apidocs/openapi.json")
 		if err != nil {
-			writeError(w, http.StatusInternalServerError, "Internal Server Error")
+			respond.Error(w, http.StatusInternalServerError, "Internal Server Error")
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
@@ -37,7 +39,7 @@ func handleDocs() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		b, err := apidocs.ReadFile("apidocs/index.html")
 		if err != nil {
-			writeError(w, http.StatusInternalServerError, "Internal Server Error")
+			respond.Error(w, http.StatusInternalServerError, "Internal Server Error")
 			return
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -57,12 +59,12 @@ func handleDocsAsset() http.HandlerFunc {
 		name := chi.URLParam(r, "file")
 		ct, ok := types[name]
 		if !ok {
-			writeError(w, http.StatusNotFound, "Not Found")
+			respond.Error(w, http.StatusNotFound, "Not Found")
 			return
 		}
 		b, err := apidocs.ReadFile(path.Join("apidocs", name))
 		if err != nil {
-			writeError(w, http.StatusNotFound, "Not Found")
+			respond.Error(w, http.StatusNotFound, "Not Found")
 			return
 		}
 		w.Header().Set("Content-Type", ct)

@@ -5,6 +5,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/smartdocs-go/smartdocs/internal/respond"
 )
 
 // routes lists every route in one place.
@@ -18,10 +20,10 @@ func routes(d Deps) http.Handler {
 	}
 	r.Use(d.Identify)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "Not Found")
+		respond.Error(w, http.StatusNotFound, "Not Found")
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusMethodNotAllowed, "Method Not Allowed")
+		respond.Error(w, http.StatusMethodNotAllowed, "Method Not Allowed")
 	})
 
 	r.Get("/health", handleHealth(d))

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/smartdocs-go/smartdocs/chat"
+	"github.com/smartdocs-go/smartdocs/internal/respond"
 	"github.com/smartdocs-go/smartdocs/ratelimit"
 )
 
@@ -85,7 +86,7 @@ func NewServer(d Deps) http.Handler {
 		d.Limit = func(h http.Handler) http.Handler { return h }
 	}
 	if d.WhoAmI == nil {
-		d.WhoAmI = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { writeError(w, http.StatusNotFound, "Not Found") })
+		d.WhoAmI = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { respond.Error(w, http.StatusNotFound, "Not Found") })
 	}
 	return routes(d)
 }
