@@ -80,9 +80,10 @@ type Failover struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 
-	seed    maphash.Seed
-	mu      sync.Mutex
-	refused map[uint64]cachedRefusal
+	seed      maphash.Seed
+	mu        sync.RWMutex // readers: every request; writers: refusals
+	refused   map[uint64]cachedRefusal
+	nextSweep int64 // when remember next drops expired refusals
 }
 
 type cachedRefusal struct {
@@ -294,19 +295,16 @@ func (f *Failover) probe() {
 
 // cached returns a remembered refusal for any of the rules.
 func (f *Failover) cached(rules []Rule, now int64) (Result, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	// A read lock: every request passes here, and most find nothing.
+	// Expired entries are left for remember to sweep.
+	f.mu.RLock()
+	defer f.mu.RUnlock()
 	if len(f.refused) == 0 {
 		return Result{}, false
 	}
 	for _, r := range rules {
-		h := f.ruleHash(r)
-		c, ok := f.refused[h]
-		if !ok {
-			continue
-		}
-		if c.until <= now {
-			delete(f.refused, h)
+		c, ok := f.refused[f.ruleHash(r)]
+		if !ok || c.until <= now {
 			continue
 		}
 		res := c.res
@@ -321,7 +319,8 @@ func (f *Failover) remember(rules []Rule, res Result, now int64) {
 	until := now + res.RetryAfter.Microseconds()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(f.refused) >= f.opts.RefusalCacheSize {
+	if now >= f.nextSweep || len(f.refused) >= f.opts.RefusalCacheSize {
+		f.nextSweep = now + sweepEvery.Microseconds()
 		for h, c := range f.refused {
 			if c.until <= now {
 				delete(f.refused, h)

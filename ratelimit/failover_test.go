@@ -224,6 +224,29 @@ func TestRefusalCache(t *testing.T) {
 	if f.Stats().Calls != before+1 {
 		t.Error("after the wait, Redis was not asked")
 	}
+	// A new refusal after the sweep interval drops the expired ones: the
+	// cache holds only what still refuses.
+	f.mu.Lock()
+	f.refused[12345] = cachedRefusal{until: c.Now().UnixMicro() - 1} // long expired
+	f.mu.Unlock()
+	c.Set(c.Now().Add(sweepEvery + time.Second))
+	for i := 0; i < 4; i++ {
+		f.Allow(ctx, []Rule{{p, "late"}})
+	}
+	now := c.Now().UnixMicro()
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	if _, ok := f.refused[12345]; ok {
+		t.Error("an expired refusal survived the sweep")
+	}
+	for h, e := range f.refused {
+		if e.until <= now {
+			t.Errorf("refusal cache entry %x expired but kept", h)
+		}
+	}
+	if len(f.refused) == 0 {
+		t.Error("the late flooder's refusal was not cached")
+	}
 }
 
 // TestRedisClockSkew: decisions use Redis's clock, so an instance whose
