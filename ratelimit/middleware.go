@@ -182,14 +182,6 @@ func (l *Limiter) Handler(next http.Handler) http.Handler {
 	})
 }
 
-// Check decides for r, counting it when it fits, without writing
-// anything. A request for which every layer's key is empty is allowed with
-// an empty Policy.
-func (l *Limiter) Check(r *http.Request) (Result, error) {
-	res, _, err := l.check(r)
-	return res, err
-}
-
 func (l *Limiter) check(r *http.Request) (Result, []Rule, error) {
 	rules, err := l.rules(r)
 	if err != nil {
