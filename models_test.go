@@ -110,19 +110,10 @@ func llmLines(t *testing.T, body io.Reader) []map[string]any {
 	return out
 }
 
+// llmPost posts body to /chat and reads the whole answer.
 func llmPost(t *testing.T, srv *httptest.Server, body string, header ...string) (*http.Response, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/chat", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	for _, h := range header {
-		k, v, _ := strings.Cut(h, ": ")
-		req.Header.Set(k, v)
-	}
-	resp, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	resp := ask(t, srv, "/chat", body, header...)
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatal(err)
