@@ -24,6 +24,10 @@
 // each round reverses the order of the one before.
 //
 //	go run ./bench [-duration 5s] [-connections 32] [-threads 2] [-rounds 2] [-out bench/out]
+//
+// While tuning, -only and -paths pick some variants and paths, and
+// -cpuprofile writes a CPU profile of the servers (pprof format) that
+// covers every run.
 package main
 
 import (
@@ -36,7 +40,9 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -60,6 +66,9 @@ type config struct {
 	threads     int
 	rounds      int
 	out         string
+	only        string
+	paths       string
+	cpuprofile  string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -71,11 +80,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.threads, "threads", 2, "wrk threads")
 	fs.IntVar(&cfg.rounds, "rounds", 2, "runs of every variant and path")
 	fs.StringVar(&cfg.out, "out", filepath.Join("bench", "out"), "directory for results.md and results.svg")
+	fs.StringVar(&cfg.only, "only", "", "comma-separated variants to run (default all)")
+	fs.StringVar(&cfg.paths, "paths", "", "comma-separated paths to run: rejected, allowed (default both)")
+	fs.StringVar(&cfg.cpuprofile, "cpuprofile", "", "write a CPU profile of every run to this file")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
 	if cfg.duration < time.Second || cfg.connections < 1 || cfg.threads < 1 || cfg.rounds < 1 || cfg.connections < cfg.threads {
 		return errors.New("want -duration of at least 1s, -rounds and -threads of at least 1, and at least as many -connections as -threads")
+	}
+	vs, err := pick(variants, cfg.only, func(v variant) string { return v.name })
+	if err != nil {
+		return err
+	}
+	ps, err := pick(paths, cfg.paths, func(p path) string { return string(p) })
+	if err != nil {
+		return err
 	}
 	wrk, err := exec.LookPath("wrk")
 	if err != nil {
@@ -106,13 +126,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	machine := describeMachine(wrk, redisBin)
 	fmt.Fprintf(stdout, "bench: %s\n", machine.oneLine())
-	total := time.Duration(cfg.rounds*len(paths)*len(variants)) * cfg.duration
-	fmt.Fprintf(stdout, "bench: %d variants x %d paths x %d rounds of %v: about %v\n", len(variants), len(paths), cfg.rounds, cfg.duration, total.Round(time.Second))
+	total := time.Duration(cfg.rounds*len(ps)*len(vs)) * cfg.duration
+	fmt.Fprintf(stdout, "bench: %d variants x %d paths x %d rounds of %v: about %v\n", len(vs), len(ps), cfg.rounds, cfg.duration, total.Round(time.Second))
+	if cfg.cpuprofile != "" {
+		f, err := os.Create(cfg.cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 
 	var results []result
-	order := slices.Clone(variants)
+	order := slices.Clone(vs)
 	for round := 1; round <= cfg.rounds; round++ {
-		for _, p := range paths {
+		for _, p := range ps {
 			for _, v := range order {
 				if err := ctx.Err(); err != nil {
 					return err
@@ -142,4 +173,31 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "\n%s\nbench: wrote %s and %s\n", md, filepath.Join(cfg.out, "results.md"), filepath.Join(cfg.out, "results.svg"))
 	return nil
+}
+
+// pick returns the items whose names the comma-separated list names, in
+// their own order; an empty list picks all.
+func pick[T any](all []T, list string, name func(T) string) ([]T, error) {
+	if strings.TrimSpace(list) == "" {
+		return all, nil
+	}
+	want := map[string]bool{}
+	for _, n := range strings.Split(list, ",") {
+		want[strings.TrimSpace(n)] = true
+	}
+	var out []T
+	for _, x := range all {
+		if want[name(x)] {
+			out = append(out, x)
+			delete(want, name(x))
+		}
+	}
+	if len(want) > 0 {
+		var names []string
+		for _, x := range all {
+			names = append(names, name(x))
+		}
+		return nil, fmt.Errorf("unknown name in %q: choose from %s", list, strings.Join(names, ", "))
+	}
+	return out, nil
 }

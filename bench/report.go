@@ -192,6 +192,10 @@ func (rep *report) markdown() string {
 
 	b.WriteString("\n#### Targets (issue 3)\n\n")
 	target := func(name string, got, want float64) {
+		if got == 0 {
+			fmt.Fprintf(&b, "- %s: not measured in this run\n", name)
+			return
+		}
 		verdict := "met"
 		if got < want {
 			verdict = "**not met**"

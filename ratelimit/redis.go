@@ -22,6 +22,12 @@ type RedisOptions struct {
 	// instances whose clocks disagree still share one limit. Tests set it
 	// to move time without sleeping.
 	Now func() time.Time
+	// Pipelines is how many round trips to Redis may be in flight at
+	// once, each carrying the decisions that arrived while the others
+	// were out (see batcher); default DefaultPipelines. A negative value
+	// sends every decision in a round trip of its own, as does a client
+	// without Pipeline().
+	Pipelines int
 }
 
 // RedisStore keeps counters in Redis, shared by every process that uses
@@ -29,7 +35,8 @@ type RedisOptions struct {
 // script (EVAL once after a server restart flushed its script cache): the
 // script reads every counter of the decision, and only if all have room
 // counts the request in all of them, so the decision is atomic across any
-// number of processes.
+// number of processes. Under load, the scripts of concurrent decisions
+// share round trips (see RedisOptions.Pipelines).
 //
 // Keys are Prefix:algorithm:policy:key:window-seconds. A RedisStore is
 // safe for concurrent use.
@@ -40,6 +47,7 @@ type RedisStore struct {
 	now    func() time.Time
 	script *redis.Script
 	tag    string
+	batch  *batcher // nil: one round trip per decision
 }
 
 var _ Store = (*RedisStore)(nil)
@@ -62,6 +70,13 @@ func NewRedisStore(rdb redis.Scripter, opts RedisOptions) (*RedisStore, error) {
 		s.script, s.tag = redis.NewScript(fixedScript), "fw"
 	case SlidingLog:
 		s.script, s.tag = redis.NewScript(logScript), "sl"
+	}
+	if p, ok := rdb.(pipeliner); ok && opts.Pipelines >= 0 {
+		slots := opts.Pipelines
+		if slots == 0 {
+			slots = DefaultPipelines
+		}
+		s.batch = newBatcher(p, s.script, slots)
 	}
 	return s, nil
 }
@@ -120,7 +135,12 @@ func (s *RedisStore) eval(ctx context.Context, rules []Rule, count bool, owner *
 		keys[i] = b.String()
 		args = append(args, l.Requests, l.Window.Microseconds())
 	}
-	vals, err := s.script.Run(ctx, s.rdb, keys, args...).Int64Slice()
+	var vals []int64
+	if s.batch != nil {
+		vals, err = s.batch.run(ctx, keys, args)
+	} else {
+		vals, err = s.script.Run(ctx, s.rdb, keys, args...).Int64Slice()
+	}
 	if err != nil {
 		return 0, fmt.Errorf("ratelimit: redis eval: %w", err)
 	}

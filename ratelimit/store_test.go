@@ -226,7 +226,10 @@ func TestStoreConcurrentBurst(t *testing.T) {
 			srv := redistest.Start(t, redistest.Options{})
 			var stores []Store
 			for i := 0; i < 3; i++ {
-				s, err := NewRedisStore(srv.Client(), RedisOptions{Algorithm: alg, Prefix: "burst"})
+				// Two stores batch decisions into shared round trips
+				// (one of them with a single round trip in flight), one
+				// sends each decision alone.
+				s, err := NewRedisStore(srv.Client(), RedisOptions{Algorithm: alg, Prefix: "burst", Pipelines: i - 1})
 				if err != nil {
 					t.Fatal(err)
 				}

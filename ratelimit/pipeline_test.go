@@ -1,0 +1,269 @@
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/smartdocs-go/smartdocs/internal/redistest"
+)
+
+// gate is a go-redis hook that holds every round trip until opened and
+// counts those that carry scripts, single commands and pipelines alike
+// (a new connection's own handshake is not counted).
+type gate struct {
+	open  chan struct{}
+	trips atomic.Int64
+	cmds  atomic.Int64
+	// beforePipeline, when set, runs before each pipeline is sent.
+	beforePipeline func()
+}
+
+func newGate() *gate { return &gate{open: make(chan struct{})} }
+
+func (g *gate) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (g *gate) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		<-g.open
+		if isScript(cmd) {
+			g.trips.Add(1)
+			g.cmds.Add(1)
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (g *gate) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		<-g.open
+		if g.beforePipeline != nil {
+			g.beforePipeline()
+		}
+		n := 0
+		for _, c := range cmds {
+			if isScript(c) {
+				n++
+			}
+		}
+		if n > 0 {
+			g.trips.Add(1)
+			g.cmds.Add(int64(n))
+		}
+		return next(ctx, cmds)
+	}
+}
+
+func isScript(c redis.Cmder) bool { return c.Name() == "evalsha" || c.Name() == "eval" }
+
+// waitFor waits until n decisions wait behind the round trips in flight
+// and inflight round trips are out.
+func waitFor(t *testing.T, b *batcher, n, inflight int) {
+	t.Helper()
+	for i := 0; ; i++ {
+		b.mu.Lock()
+		got, out := len(b.waiting), b.inflight
+		b.mu.Unlock()
+		if got == n && out == inflight {
+			return
+		}
+		if i == 10000 {
+			t.Fatalf("%d decisions queued and %d round trips out, want %d and %d", got, out, n, inflight)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// pipelineStore returns a RedisStore with two round trips in flight at
+// most, whose client passes every round trip through g.
+func pipelineStore(t *testing.T, srv *redistest.Server, g *gate) *RedisStore {
+	t.Helper()
+	rdb := srv.Client()
+	rdb.AddHook(g)
+	s, err := NewRedisStore(rdb, RedisOptions{Pipelines: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.batch == nil {
+		t.Fatal("a *redis.Client store does not batch")
+	}
+	return s
+}
+
+// TestRedisPipelines: decisions that arrive while every round trip is out
+// share the next ones, and each is still decided on its own, exactly.
+func TestRedisPipelines(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	// Loaded beforehand, so that every decision is one EVALSHA.
+	if err := srv.Client().ScriptLoad(context.Background(), slidingScript).Err(); err != nil {
+		t.Fatal(err)
+	}
+	g := newGate()
+	s := pipelineStore(t, srv, g)
+	p := &Policy{Name: "per-client", Limits: []Limit{{2, time.Minute}}}
+
+	// 200 clients each send 3 requests at once against a limit of 2:
+	// 600 decisions, 400 admitted, 2 per client.
+	const clients, each = 200, 3
+	admitted := make([]atomic.Int64, clients)
+	var wg sync.WaitGroup
+	for c := 0; c < clients; c++ {
+		for i := 0; i < each; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res, err := s.Allow(context.Background(), []Rule{{p, fmt.Sprintf("client-%d", c)}})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if res.Allowed {
+					admitted[c].Add(1)
+				}
+			}()
+		}
+	}
+	// Two decisions hold the two round trips at the gate; the other 598
+	// queue behind them.
+	waitFor(t, s.batch, clients*each-2, 2)
+	close(g.open)
+	wg.Wait()
+
+	for c := range admitted {
+		if got := admitted[c].Load(); got != 2 {
+			t.Errorf("client-%d: %d admitted, want 2", c, got)
+		}
+	}
+	// 2 alone, then 598 in batches of at most 128: 5 more.
+	if got, want := g.trips.Load(), int64(2+5); got != want {
+		t.Errorf("%d round trips for %d decisions, want %d", got, clients*each, want)
+	}
+	if got := g.cmds.Load(); got != clients*each {
+		t.Errorf("%d scripts sent, want %d", got, clients*each)
+	}
+}
+
+// TestRedisPipelineScriptFlushed: a batch that meets a Redis without the
+// script (restarted, or SCRIPT FLUSH) loads it again instead of failing.
+func TestRedisPipelineScriptFlushed(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	ctx := context.Background()
+	admin := srv.Client()
+	g := newGate()
+	// Redis forgets the script just before each batch reaches it.
+	g.beforePipeline = func() {
+		if err := admin.ScriptFlush(ctx).Err(); err != nil {
+			t.Error(err)
+		}
+	}
+	s := pipelineStore(t, srv, g)
+	p := &Policy{Name: "per-client", Limits: []Limit{{1, time.Minute}}}
+
+	var wg sync.WaitGroup
+	var admitted atomic.Int64
+	const n = 40
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := s.Allow(ctx, []Rule{{p, fmt.Sprintf("k%d", i)}})
+			if err != nil {
+				t.Errorf("after SCRIPT FLUSH: %v", err)
+				return
+			}
+			if res.Allowed {
+				admitted.Add(1)
+			}
+		}()
+	}
+	waitFor(t, s.batch, n-2, 2)
+	close(g.open)
+	wg.Wait()
+	if got := admitted.Load(); got != n {
+		t.Errorf("%d of %d first requests admitted, want all", got, n)
+	}
+	if got := g.trips.Load(); got >= 2*n {
+		t.Errorf("%d round trips for %d decisions: no batch was sent", got, n)
+	}
+}
+
+// TestRedisPipelineCallerGivesUp: a decision whose caller gives up while it
+// waits returns at once with the context's error, and is never sent, so
+// it counts nothing.
+func TestRedisPipelineCallerGivesUp(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	g := newGate()
+	s := pipelineStore(t, srv, g)
+	p := &Policy{Name: "per-client", Limits: []Limit{{1, time.Minute}}}
+
+	var wg sync.WaitGroup
+	for i := 0; i < 2; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := s.Allow(context.Background(), []Rule{{p, fmt.Sprintf("held-%d", i)}}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	waitFor(t, s.batch, 0, 2)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := s.Allow(ctx, []Rule{{p, "impatient"}})
+		errc <- err
+	}()
+	waitFor(t, s.batch, 1, 2)
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Errorf("got %v, want context.Canceled", err)
+	}
+	close(g.open)
+	wg.Wait()
+	// The batcher drops the abandoned call when a round trip frees;
+	// once all are back, Redis has seen every call it ever will.
+	waitFor(t, s.batch, 0, 0)
+	keys, err := srv.Client().Keys(context.Background(), "*impatient*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 0 {
+		t.Errorf("abandoned decision was counted: %v", keys)
+	}
+}
+
+// TestRedisPipelineBusy: when as many decisions wait as the queue holds,
+// the next one fails at once (a Failover then decides it locally) instead
+// of queueing behind a Redis that does not answer.
+func TestRedisPipelineBusy(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	g := newGate()
+	s := pipelineStore(t, srv, g)
+	p := &Policy{Name: "per-client", Limits: []Limit{{1, time.Minute}}}
+
+	var wg sync.WaitGroup
+	const n = 2 + maxWaiting
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := s.Allow(context.Background(), []Rule{{p, fmt.Sprintf("k%d", i)}}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	waitFor(t, s.batch, maxWaiting, 2)
+	_, err := s.Allow(context.Background(), []Rule{{p, "one-too-many"}})
+	close(g.open)
+	wg.Wait()
+	if !errors.Is(err, errBusy) {
+		t.Errorf("past a full queue: got %v, want errBusy", err)
+	}
+}
