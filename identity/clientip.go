@@ -13,7 +13,6 @@ import (
 	"net/netip"
 	"net/textproto"
 	"strings"
-	"sync/atomic"
 )
 
 // defaultTrusted are the proxies believed when TRUSTED_PROXIES is unset:
@@ -117,14 +116,18 @@ type Resolution struct {
 	// "header " and the lower-case name of the client-address header.
 	Rule string
 
-	// memo remembers the last tag Keys hashed for this request; nil
-	// outside Middleware.
-	memo *atomic.Pointer[tagMemo]
+	// subject is Subject(IP), worked out once by Middleware: the
+	// per-client and per-IP keys each need it, and the bans and the
+	// limiter each ask for both keys. Empty outside Middleware.
+	subject string
 }
 
-type tagMemo struct {
-	keyed   *keyed
-	of, sum string
+// subjectOf returns Subject(res.IP).
+func (res *Resolution) subjectOf() string {
+	if res.subject != "" {
+		return res.subject
+	}
+	return Subject(res.IP)
 }
 
 // ResolverOptions says which proxies are in front of the app and how they
@@ -416,13 +419,19 @@ type resolutionKey struct{}
 // context, for FromContext.
 func (rs *Resolver) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		res := rs.Resolve(r)
-		res.memo = new(atomic.Pointer[tagMemo])
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), resolutionKey{}, &res)))
+		next.ServeHTTP(w, withResolution(r, rs.Resolve(r)))
 	})
 }
 
-// FromContext returns the Resolution that Middleware stored, if any.
+// withResolution returns r carrying res, as Middleware passes it on. res
+// escapes to the heap once, with its subject: this runs on every request.
+func withResolution(r *http.Request, res Resolution) *http.Request {
+	res.subject = Subject(res.IP)
+	return r.WithContext(context.WithValue(r.Context(), resolutionKey{}, &res))
+}
+
+// FromContext returns the Resolution that Middleware stored, if any. The
+// handlers of a request share it: read it, never change it.
 func FromContext(ctx context.Context) (*Resolution, bool) {
 	r, ok := ctx.Value(resolutionKey{}).(*Resolution)
 	return r, ok

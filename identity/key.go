@@ -4,10 +4,13 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"hash"
+	"hash/maphash"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -55,8 +58,11 @@ func (h *Hasher) SetSecret(secret []byte) {
 
 // Sum returns 16 hex characters of HMAC-SHA256 over the parts, each
 // length-prefixed so that no two lists of parts hash alike.
-func (h *Hasher) Sum(parts ...string) string {
-	k := h.cur.Load()
+func (h *Hasher) Sum(parts ...string) string { return h.cur.Load().sum(parts...) }
+
+// sum is Sum under k's secret, so that a caller who loaded k once labels
+// what it computes with the secret it was computed under.
+func (k *keyed) sum(parts ...string) string {
 	st := k.pool.Get().(*macState)
 	st.mac.Reset()
 	for _, p := range parts {
@@ -88,15 +94,20 @@ func RandomSecret() []byte {
 // "{tag}hash": the hash of every part the Strategy listed, after the hash
 // of its first part in braces. Address-bound strategies list the address
 // subject first, so that a client's key shares its tag, and a later Redis
-// Cluster's slot, with the per-IP key of its address. Safe for concurrent
-// use.
+// Cluster's slot, with the per-IP key of its address. Keys remembers
+// recent keys (see keyCache). Safe for concurrent use.
 type Keys struct {
 	hasher   *Hasher
 	strategy Strategy
+	cache    keyCache
 }
 
 // NewKeys returns Keys that hash with h under strategy s.
-func NewKeys(h *Hasher, s Strategy) *Keys { return &Keys{hasher: h, strategy: s} }
+func NewKeys(h *Hasher, s Strategy) *Keys {
+	k := &Keys{hasher: h, strategy: s}
+	k.cache.seed = maphash.MakeSeed()
+	return k
+}
 
 // ErrNotResolved is returned for a request that did not pass through
 // Resolver.Middleware.
@@ -110,11 +121,14 @@ func (k *Keys) Client(r *http.Request) (string, error) {
 	if !ok {
 		return "", ErrNotResolved
 	}
-	parts, err := k.strategy(r, Subject(res.IP))
+	parts, err := k.strategy(r, res.subjectOf())
 	if err != nil {
 		return "", err
 	}
-	return "{" + k.tag(res, parts[0]) + "}" + k.hasher.Sum(parts...), nil
+	if len(parts) == 0 {
+		return "", errors.New("identity: the key strategy listed nothing")
+	}
+	return k.key(k.hasher.cur.Load(), parts), nil
 }
 
 // IP returns the per-address key: "{ip-hash}".
@@ -123,7 +137,10 @@ func (k *Keys) IP(r *http.Request) (string, error) {
 	if !ok {
 		return "", ErrNotResolved
 	}
-	return "{" + k.tag(res, Subject(res.IP)) + "}", nil
+	// The per-IP key is the tag of the per-client key of the subject
+	// alone: "{ip-hash}ip-hash" cut short, one cache entry for both.
+	parts := [1]string{res.subjectOf()}
+	return k.key(k.hasher.cur.Load(), parts[:])[:tagLen], nil
 }
 
 // ShortKey is what logs and GET /whoami may show of a per-client key: the
@@ -139,18 +156,102 @@ func ShortKey(key string) string {
 	return key
 }
 
-// tag hashes the first part of a key, remembering the last answer in the
-// request's Resolution: the per-client and per-IP keys of a request share
-// it, and each HMAC costs a microsecond.
-func (k *Keys) tag(res *Resolution, first string) string {
-	if res.memo == nil {
-		return k.hasher.Sum(first)
+// tagLen is the length of "{tag}".
+const tagLen = 1 + 16 + 1
+
+// key returns "{tag}hash" of parts under the secret cur, from the cache
+// when it can. The tag is the key of the first part alone cut short,
+// looked up the same way: a client new to the cache, from an address that
+// is not, pays one HMAC.
+func (k *Keys) key(cur *keyed, parts []string) string {
+	slot := k.cache.slot(parts)
+	if e := slot.Load(); e.holds(cur, parts) {
+		return e.key
 	}
-	cur := k.hasher.cur.Load()
-	if m := res.memo.Load(); m != nil && m.keyed == cur && m.of == first {
-		return m.sum
+	var key string
+	if len(parts) == 1 {
+		sum := cur.sum(parts[0])
+		key = "{" + sum + "}" + sum
+	} else {
+		key = k.key(cur, parts[:1])[:tagLen] + cur.sum(parts...)
 	}
-	sum := k.hasher.Sum(first)
-	res.memo.Store(&tagMemo{keyed: cur, of: first, sum: sum})
-	return sum
+	k.cache.put(slot, cur, parts, key)
+	return key
+}
+
+// keySlots is how many keys a Keys remembers; a client takes a slot, and
+// so does its address. A flood from one client re-derives the same keys
+// thousands of times a second, each HMAC half a microsecond: a small
+// table is enough to spare them, and a client that loses its slot to
+// another only pays the HMACs again.
+const keySlots = 1024
+
+// maxCachedParts bounds the parts an entry holds, in bytes: a
+// fingerprint of three headers at maxHeader fits, so the table holds at
+// most about keySlots × 2 KiB, whatever the clients send. Longer parts
+// (only a custom Strategy lists them) are hashed every time.
+const maxCachedParts = 2 << 10
+
+// keyCache is a direct-mapped table of recently computed keys: a slot is
+// chosen by a seeded non-cryptographic hash of the parts and holds at
+// most one immutable entry, replaced whole, so memory stays fixed and
+// readers take no lock. The seed is random per process, so that clients
+// cannot choose parts that evict another client's key. Entries hold the
+// parts in the clear, in this process's memory only, as a request being
+// served does. The zero value needs a seed.
+type keyCache struct {
+	seed  maphash.Seed
+	slots [keySlots]atomic.Pointer[cachedKey]
+}
+
+// cachedKey is the key of parts under one secret. An entry made under an
+// older secret is never served: SetSecret makes a new keyed, and entries
+// compare the pointer.
+type cachedKey struct {
+	keyed *keyed
+	parts []string
+	key   string
+}
+
+// slot returns the slot of parts. Parts are length-prefixed as in Sum, so
+// that parts that join alike do not crowd one slot.
+func (c *keyCache) slot(parts []string) *atomic.Pointer[cachedKey] {
+	var h maphash.Hash
+	h.SetSeed(c.seed)
+	for _, p := range parts {
+		var n [8]byte
+		binary.LittleEndian.PutUint64(n[:], uint64(len(p)))
+		h.Write(n[:])
+		h.WriteString(p)
+	}
+	return &c.slots[h.Sum64()%keySlots]
+}
+
+// holds reports whether e is the key of parts under cur; e may be nil.
+func (e *cachedKey) holds(cur *keyed, parts []string) bool {
+	return e != nil && e.keyed == cur && slices.Equal(e.parts, parts)
+}
+
+// put stores the key of parts in slot, in place of what was there. The
+// parts are copied into one string, so that an entry never keeps a
+// request's headers alive.
+func (c *keyCache) put(slot *atomic.Pointer[cachedKey], cur *keyed, parts []string, key string) {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	if n > maxCachedParts {
+		return
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, p := range parts {
+		b.WriteString(p)
+	}
+	joined := b.String()
+	e := &cachedKey{keyed: cur, parts: make([]string, len(parts)), key: key}
+	for i, p := range parts {
+		e.parts[i], joined = joined[:len(p)], joined[len(p):]
+	}
+	slot.Store(e)
 }

@@ -1,7 +1,10 @@
 package identity
 
 import (
+	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -54,6 +57,181 @@ func TestHasherSwapWhileInUse(t *testing.T) {
 	}
 }
 
+// partsStrategy keys a request by its X-Part headers, in order, so that
+// tests choose the parts exactly.
+func partsStrategy(r *http.Request, _ string) ([]string, error) {
+	return r.Header.Values("X-Part"), nil
+}
+
+func partsRequest(parts ...string) *http.Request {
+	r := request("127.0.0.1:1")
+	for _, p := range parts {
+		r.Header.Add("X-Part", p)
+	}
+	return r
+}
+
+// TestKeysCacheExact checks that remembered keys are the keys: each list
+// of parts is keyed twice by one Keys (the second time from its cache),
+// and both must be what the Hasher and a new Keys compute, including for
+// parts that join alike, parts equal to the address subject, and parts
+// too long to be remembered.
+func TestKeysCacheExact(t *testing.T) {
+	secret := []byte("test secret")
+	h := NewHasher(secret)
+	k := NewKeys(h, partsStrategy)
+	cases := [][]string{
+		{"a", "bc"}, {"ab", "c"}, {"abc"}, {"a", "b", "c"}, {"", "abc"}, {"abc", ""},
+		{""}, {"", ""}, {"127.0.0.1"}, {"127.0.0.1", "x"}, {"user:alice"},
+		{strings.Repeat("a", 600), strings.Repeat("b", 600), strings.Repeat("c", 600), strings.Repeat("d", 600)},
+	}
+	for i := 0; i < 300; i++ {
+		cases = append(cases, []string{fmt.Sprint(i % 7), fmt.Sprint(i)})
+	}
+	seen := make(map[string][]string)
+	for round := 0; round < 2; round++ {
+		for _, parts := range cases {
+			want := "{" + h.Sum(parts[0]) + "}" + h.Sum(parts...)
+			got := clientKey(t, k, partsRequest(parts...))
+			fresh := clientKey(t, NewKeys(NewHasher(secret), partsStrategy), partsRequest(parts...))
+			if got != want || fresh != want {
+				t.Errorf("round %d, %q: got %s, a new Keys %s, want %s", round, parts, got, fresh, want)
+			}
+			if other, ok := seen[got]; ok && round == 0 {
+				t.Errorf("%q and %q: got one key, want two", parts, other)
+			}
+			seen[got] = parts
+		}
+	}
+	// Parts that join alike may share a slot; the entry must still tell
+	// them apart.
+	cur := h.cur.Load()
+	clientKey(t, k, partsRequest("a", "bc"))
+	if e := k.cache.slot([]string{"a", "bc"}).Load(); !e.holds(cur, []string{"a", "bc"}) || e.holds(cur, []string{"ab", "c"}) {
+		t.Errorf(`entry of ["a" "bc"]: holds it %v, holds ["ab" "c"] %v; want true, false`, e.holds(cur, []string{"a", "bc"}), e.holds(cur, []string{"ab", "c"}))
+	}
+	// The per-IP key shares the cache entry of the subject alone.
+	if got, want := mustIP(t, k, resolved(t, partsRequest("127.0.0.1"))), "{"+h.Sum("127.0.0.1")+"}"; got != want {
+		t.Errorf("IP: got %s, want %s", got, want)
+	}
+	if _, err := k.Client(resolved(t, partsRequest())); err == nil {
+		t.Errorf("no parts: got a key, want an error")
+	}
+}
+
+func mustIP(t testing.TB, k *Keys, r *http.Request) string {
+	t.Helper()
+	key, err := k.IP(r)
+	if err != nil {
+		t.Fatalf("IP: %v", err)
+	}
+	return key
+}
+
+// TestKeysNewSecret checks that once SetSecret returns, no key computed
+// under the old secret is served, though the cache held it.
+func TestKeysNewSecret(t *testing.T) {
+	h := NewHasher([]byte("old"))
+	k := NewKeys(h, BySession)
+	req := func() *http.Request { return request("127.0.0.1:1", "User-Agent: x") }
+	oldClient, oldIP := clientKey(t, k, req()), mustIP(t, k, resolved(t, req()))
+	h.SetSecret([]byte("new"))
+	fresh := NewKeys(NewHasher([]byte("new")), BySession)
+	if got, want := clientKey(t, k, req()), clientKey(t, fresh, req()); got != want || got == oldClient {
+		t.Errorf("client key after SetSecret: got %s, want %s (old %s)", got, want, oldClient)
+	}
+	if got, want := mustIP(t, k, resolved(t, req())), mustIP(t, fresh, resolved(t, req())); got != want || got == oldIP {
+		t.Errorf("IP key after SetSecret: got %s, want %s (old %s)", got, want, oldIP)
+	}
+	h.SetSecret([]byte("old"))
+	if got := clientKey(t, k, req()); got != oldClient {
+		t.Errorf("client key back under the old secret: got %s, want %s", got, oldClient)
+	}
+}
+
+// TestKeysCacheBounded keys many more clients than the cache has slots,
+// and parts longer than it keeps: what it holds stays within its bounds.
+func TestKeysCacheBounded(t *testing.T) {
+	h := NewHasher(nil)
+	k := NewKeys(h, partsStrategy)
+	for i := 0; i < 8*keySlots; i++ {
+		clientKey(t, k, partsRequest("127.0.0.1", fmt.Sprint(i)))
+	}
+	huge := strings.Repeat("x", 1<<20)
+	if got, want := clientKey(t, k, partsRequest(huge)), "{"+h.Sum(huge)+"}"+h.Sum(huge); got != want {
+		t.Errorf("huge part: got %s, want %s", got, want)
+	}
+	entries, held := 0, 0
+	for i := range k.cache.slots {
+		e := k.cache.slots[i].Load()
+		if e == nil {
+			continue
+		}
+		entries++
+		n := 0
+		for _, p := range e.parts {
+			n += len(p)
+		}
+		if n > maxCachedParts {
+			t.Errorf("an entry holds %d bytes of parts, want at most %d", n, maxCachedParts)
+		}
+		held += n
+	}
+	if entries == 0 || entries > keySlots {
+		t.Errorf("got %d entries, want 1 to %d", entries, keySlots)
+	}
+	t.Logf("%d entries hold %d bytes of parts", entries, held)
+}
+
+// TestKeysCacheHitAllocs checks that a remembered per-IP key costs no
+// allocation.
+func TestKeysCacheHitAllocs(t *testing.T) {
+	k := NewKeys(NewHasher(nil), BySession)
+	r := resolved(t, request("127.0.0.1:1", "User-Agent: x"))
+	mustIP(t, k, r)
+	if got := testing.AllocsPerRun(100, func() { k.IP(r) }); got != 0 {
+		t.Errorf("IP from the cache: got %v allocations, want 0", got)
+	}
+}
+
+// TestKeysConcurrent keys the same and different clients from many
+// goroutines at once; every key must be the one a new Keys computes, and
+// -race checks the table.
+func TestKeysConcurrent(t *testing.T) {
+	secret := []byte("test secret")
+	k := NewKeys(NewHasher(secret), BySession)
+	const clients = 16
+	reqs := make([]*http.Request, clients)
+	want := make([]string, clients)
+	for i := range reqs {
+		reqs[i] = resolved(t, request(fmt.Sprintf("127.0.0.%d:1", i%4), fmt.Sprintf("User-Agent: ua %d", i)))
+		want[i], _ = NewKeys(NewHasher(secret), BySession).Client(reqs[i])
+	}
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 500; j++ {
+				i := 0 // half the goroutines flood one client
+				if g%2 == 1 {
+					i = (g + j) % clients
+				}
+				got, err := k.Client(reqs[i])
+				if err != nil || got != want[i] {
+					t.Errorf("client %d: got %s %v, want %s", i, got, err, want[i])
+					return
+				}
+				if _, err := k.IP(reqs[i]); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
 func BenchmarkClientKey(b *testing.B) {
 	for _, name := range []string{"ip", "session", "fingerprint", "client-id"} {
 		b.Run(name, func(b *testing.B) {
@@ -83,6 +261,45 @@ func BenchmarkResolve(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				rs.Resolve(tt.r)
+			}
+		})
+	}
+}
+
+// BenchmarkMiddlewareKeys runs what a rate-limited request costs in this
+// package: Middleware, then the per-client and per-IP keys. A repeated
+// client is a flood from one client; a rotating User-Agent is a client
+// minting a new key every request from one address.
+func BenchmarkMiddlewareKeys(b *testing.B) {
+	rs := mustResolver(b, ResolverOptions{Trusted: DefaultTrusted()})
+	k := NewKeys(NewHasher(nil), BySession)
+	h := rs.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := k.Client(r); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := k.IP(r); err != nil {
+			b.Fatal(err)
+		}
+	}))
+	const ua = "User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+	rotating := make([]*http.Request, 16*keySlots)
+	for i := range rotating {
+		rotating[i] = request("10.0.0.2:1", "X-Forwarded-For: 198.51.100.7", fmt.Sprintf("%s %d", ua, i))
+	}
+	for _, tt := range []struct {
+		name string
+		reqs []*http.Request
+	}{
+		{"repeated client", []*http.Request{request("10.0.0.2:1", "X-Forwarded-For: 198.51.100.7", ua)}},
+		{"rotating user-agent", rotating},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			w := httptest.NewRecorder()
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				h.ServeHTTP(w, tt.reqs[i%len(tt.reqs)])
+				i++
 			}
 		})
 	}

@@ -1,7 +1,6 @@
 package identity
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -12,8 +11,7 @@ import (
 func resolved(t testing.TB, r *http.Request) *http.Request {
 	t.Helper()
 	rs := mustResolver(t, ResolverOptions{Trusted: DefaultTrusted()})
-	res := rs.Resolve(r)
-	return r.WithContext(context.WithValue(r.Context(), resolutionKey{}, &res))
+	return withResolution(r, rs.Resolve(r))
 }
 
 func clientKey(t testing.TB, k *Keys, r *http.Request) string {
