@@ -80,6 +80,8 @@ type Failover struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 
+	deadlines deadlines
+
 	seed      maphash.Seed
 	mu        sync.RWMutex // readers: every request; writers: refusals
 	refused   map[uint64]cachedRefusal
@@ -127,6 +129,7 @@ func NewFailover(shared Store, opts FailoverOptions) (*Failover, error) {
 	}
 	f := &Failover{shared: shared, opts: opts, seed: maphash.MakeSeed(), refused: map[uint64]cachedRefusal{}}
 	f.ctx, f.cancel = context.WithCancel(context.Background())
+	f.deadlines = deadlines{parent: f.ctx, timeout: opts.Timeout}
 	return f, nil
 }
 
@@ -216,8 +219,7 @@ func (f *Failover) Peek(ctx context.Context, rules []Rule) ([]State, error) {
 // finish in the background. Every call to the shared store and every probe
 // goes through here, so none can hold a request past the timeout.
 func bounded[T any](ctx context.Context, f *Failover, fn func(context.Context) (T, error)) (T, error) {
-	ctx, cancel := context.WithTimeout(ctx, f.opts.Timeout)
-	defer cancel()
+	ctx = f.deadlines.bound(ctx, time.Now())
 	if f.opts.HonoursDeadline {
 		return fn(ctx)
 	}
@@ -336,3 +338,51 @@ func (f *Failover) remember(rules []Rule, res Result, now int64) {
 		}
 	}
 }
+
+// deadlineStep is how long calls keep starting under one shared deadline.
+const deadlineStep = time.Millisecond
+
+// deadlines hands out what bounds each call to the shared store. A timer
+// started and stopped for every call (context.WithTimeout) costs a busy
+// server as much as the call's own work in Go; so calls that start within
+// the same millisecond share one deadline, Timeout after the end of that
+// millisecond: each call gets at least Timeout and at most a millisecond
+// more. Each shared deadline's timer ends it; Close (the parent) ends all.
+type deadlines struct {
+	parent  context.Context
+	timeout time.Duration
+	cur     atomic.Pointer[deadline]
+}
+
+type deadline struct {
+	from   time.Time // calls starting before from+deadlineStep share it
+	ctx    context.Context
+	// cancel is held, never called: the deadline's own timer ends the
+	// context, and Close ends its parent.
+	cancel context.CancelFunc
+}
+
+// bound returns ctx with its values, bounded by the deadline shared by
+// calls that start at now. A call made under it is not cut short when ctx
+// itself is cancelled: it is short anyway, and its answer still counts.
+func (d *deadlines) bound(ctx context.Context, now time.Time) context.Context {
+	cur := d.cur.Load()
+	if cur == nil || now.Sub(cur.from) >= deadlineStep || now.Before(cur.from) {
+		// Two callers may both start one; the later Store wins and
+		// the other deadline serves its own caller only.
+		cur = &deadline{from: now}
+		cur.ctx, cur.cancel = context.WithDeadline(d.parent, now.Add(deadlineStep+d.timeout))
+		d.cur.Store(cur)
+	}
+	return boundCtx{Context: ctx, shared: cur.ctx}
+}
+
+// boundCtx carries its caller's values under a shared deadline.
+type boundCtx struct {
+	context.Context
+	shared context.Context
+}
+
+func (c boundCtx) Deadline() (time.Time, bool) { return c.shared.Deadline() }
+func (c boundCtx) Done() <-chan struct{}       { return c.shared.Done() }
+func (c boundCtx) Err() error                  { return c.shared.Err() }

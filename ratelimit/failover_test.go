@@ -366,3 +366,51 @@ func TestFailoverBoundsAClientThatIgnoresItsContext(t *testing.T) {
 		t.Error("Up() = true after a timeout")
 	}
 }
+
+// TestSharedDeadlines: calls that start within one millisecond share one
+// deadline, which gives each of them at least the timeout; a call keeps
+// its caller's values but not its cancellation; Close ends them all.
+func TestSharedDeadlines(t *testing.T) {
+	type key struct{}
+	parent, stop := context.WithCancel(context.Background())
+	d := deadlines{parent: parent, timeout: 100 * time.Millisecond}
+	t0 := time.Now()
+	caller, cancel := context.WithCancel(context.WithValue(context.Background(), key{}, "v"))
+
+	a := d.bound(caller, t0)
+	b := d.bound(context.Background(), t0.Add(deadlineStep/2))
+	c := d.bound(context.Background(), t0.Add(deadlineStep))
+	if a.Done() != b.Done() {
+		t.Error("calls within one step got different deadlines")
+	}
+	if a.Done() == c.Done() {
+		t.Error("a call one step later shares the earlier deadline")
+	}
+	for _, tt := range []struct {
+		name  string
+		ctx   context.Context
+		start time.Time
+	}{{"a", a, t0}, {"b", b, t0.Add(deadlineStep / 2)}, {"c", c, t0.Add(deadlineStep)}} {
+		dl, ok := tt.ctx.Deadline()
+		if !ok {
+			t.Fatalf("%s: no deadline", tt.name)
+		}
+		if left := dl.Sub(tt.start); left < d.timeout || left > d.timeout+deadlineStep {
+			t.Errorf("%s: deadline %v after its start, want between %v and %v", tt.name, left, d.timeout, d.timeout+deadlineStep)
+		}
+	}
+	if got := a.Value(key{}); got != "v" {
+		t.Errorf("caller's value: got %v, want v", got)
+	}
+	cancel()
+	if err := a.Err(); err != nil {
+		t.Errorf("after the caller cancelled: %v, want the call still bounded only by its deadline", err)
+	}
+	stop()
+	for _, ctx := range []context.Context{a, b, c} {
+		<-ctx.Done()
+		if !errors.Is(ctx.Err(), context.Canceled) {
+			t.Errorf("after Close: %v, want context.Canceled", ctx.Err())
+		}
+	}
+}
