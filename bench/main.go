@@ -23,7 +23,7 @@
 // request is a new client). Runs alternate between variants and paths, and
 // each round reverses the order of the one before.
 //
-//	go run ./bench [-duration 5s] [-connections 32] [-threads 2] [-rounds 2] [-out bench/out]
+//	go run ./bench [-duration 5s] [-connections 32] [-threads 2] [-rounds 3] [-out bench/out]
 //
 // While tuning, -only and -paths pick some variants and paths, and
 // -cpuprofile writes a CPU profile of the servers (pprof format) that
@@ -78,7 +78,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&cfg.duration, "duration", 5*time.Second, "length of each wrk run")
 	fs.IntVar(&cfg.connections, "connections", 32, "wrk connections")
 	fs.IntVar(&cfg.threads, "threads", 2, "wrk threads")
-	fs.IntVar(&cfg.rounds, "rounds", 2, "runs of every variant and path")
+	fs.IntVar(&cfg.rounds, "rounds", 3, "runs of every variant and path")
 	fs.StringVar(&cfg.out, "out", filepath.Join("bench", "out"), "directory for results.md and results.svg")
 	fs.StringVar(&cfg.only, "only", "", "comma-separated variants to run (default all)")
 	fs.StringVar(&cfg.paths, "paths", "", "comma-separated paths to run: rejected, allowed (default both)")

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -64,12 +65,27 @@ type row struct {
 	runs    []result
 }
 
-func (r row) mean() float64 {
-	s := 0.0
-	for _, x := range r.runs {
-		s += x.rps
+// median is the median requests/s over the rounds: one round that the
+// machine disturbed moves it less than it would move a mean.
+func (r row) median() float64 {
+	v := make([]float64, len(r.runs))
+	for i, x := range r.runs {
+		v[i] = x.rps
 	}
-	return s / float64(len(r.runs))
+	return median(v)
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	v = slices.Clone(v)
+	slices.Sort(v)
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
 }
 
 func (r row) worstP99() time.Duration {
@@ -121,17 +137,35 @@ func newReport(cfg config, m machine, results []result) *report {
 
 func (rep *report) rps(p path, variant string) float64 {
 	if r := rep.rows[p][variant]; r != nil {
-		return r.mean()
+		return r.median()
 	}
 	return 0
 }
 
+// ratios divides variant's requests/s by base's round by round: the two
+// ran minutes apart at most, so drift of the machine cancels out. It
+// returns the median and every round's ratio, or nothing when either was
+// not measured.
+func (rep *report) ratios(p path, variant, base string) (float64, []float64) {
+	v, b := rep.rows[p][variant], rep.rows[p][base]
+	if v == nil || b == nil {
+		return 0, nil
+	}
+	var each []float64
+	for i := range min(len(v.runs), len(b.runs)) {
+		if b.runs[i].rps > 0 {
+			each = append(each, v.runs[i].rps/b.runs[i].rps)
+		}
+	}
+	return median(each), each
+}
+
 func (rep *report) ratio(p path, variant, base string) string {
-	b := rep.rps(p, base)
-	if b == 0 {
+	m, each := rep.ratios(p, variant, base)
+	if len(each) == 0 {
 		return "–"
 	}
-	return fmt.Sprintf("%.2f×", rep.rps(p, variant)/b)
+	return fmt.Sprintf("%.2f×", m)
 }
 
 func (rep *report) command() string {
@@ -145,7 +179,7 @@ func (rep *report) markdown() string {
 	fmt.Fprintf(&b, "### Load benchmark\n\n")
 	fmt.Fprintf(&b, "Command: `%s` (%s)\n\n", rep.command(), time.Now().UTC().Format("2006-01-02"))
 	fmt.Fprintf(&b, "Machine: %s. wrk, the server and redis-server share these cores, so absolute numbers are low; the ratios are what carry over.\n\n", rep.machine.oneLine())
-	fmt.Fprintf(&b, "Requests per second, mean of %d rounds; ratios against bare chi and against httprate-redis on the same path.\n\n", rep.cfg.rounds)
+	fmt.Fprintf(&b, "Requests per second, median of %d rounds; ratios against bare chi and against httprate-redis on the same path, each the median of the rounds' own ratios.\n\n", rep.cfg.rounds)
 	b.WriteString("| Variant | Rejected req/s | × bare chi | × httprate-redis | Allowed req/s | × bare chi | × httprate-redis |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, v := range variants {
@@ -191,8 +225,10 @@ func (rep *report) markdown() string {
 	}
 
 	b.WriteString("\n#### Targets (issue 3)\n\n")
-	target := func(name string, got, want float64) {
-		if got == 0 {
+	target := func(p path, variant, base string, want float64) {
+		name := fmt.Sprintf("%s %s vs %s", variant, p, base)
+		got, each := rep.ratios(p, variant, base)
+		if len(each) == 0 {
 			fmt.Fprintf(&b, "- %s: not measured in this run\n", name)
 			return
 		}
@@ -200,19 +236,16 @@ func (rep *report) markdown() string {
 		if got < want {
 			verdict = "**not met**"
 		}
-		fmt.Fprintf(&b, "- %s: %.2f×, target ≥ %.1f×: %s\n", name, got, want, verdict)
-	}
-	div := func(a, b float64) float64 {
-		if b == 0 {
-			return 0
+		rounds := make([]string, len(each))
+		for i, x := range each {
+			rounds[i] = fmt.Sprintf("%.2f×", x)
 		}
-		return a / b
+		fmt.Fprintf(&b, "- %s: %.2f× (rounds: %s), target ≥ %.1f×: %s\n", name, got, strings.Join(rounds, ", "), want, verdict)
 	}
-	bare := rep.rps(rejected, "bare-chi")
-	target("ours-memory rejected vs bare chi", div(rep.rps(rejected, "ours-memory"), bare), 0.8)
-	target("ours-redis rejected vs bare chi", div(rep.rps(rejected, "ours-redis"), bare), 0.8)
-	target("ours-redis allowed vs httprate-redis", div(rep.rps(allowed, "ours-redis"), rep.rps(allowed, "httprate-redis")), 2.5)
-	target("ours-redis allowed vs redis_rate", div(rep.rps(allowed, "ours-redis"), rep.rps(allowed, "redis_rate")), 1)
+	target(rejected, "ours-memory", "bare-chi", 0.8)
+	target(rejected, "ours-redis", "bare-chi", 0.8)
+	target(allowed, "ours-redis", "httprate-redis", 2.5)
+	target(allowed, "ours-redis", "redis_rate", 1)
 	b.WriteString("\nA run that Redis answered more slowly than 100ms shows decisions made without Redis: the Failover switched to memory for a while, so that run is partly a memory run.\n")
 	return b.String()
 }
@@ -230,7 +263,7 @@ func thousands(n float64) string {
 	return b.String()
 }
 
-// svg draws the mean requests/s of every variant as horizontal bars, one
+// svg draws the median requests/s of every variant as horizontal bars, one
 // pair (rejected, allowed) per variant.
 func (rep *report) svg() string {
 	const (
@@ -255,7 +288,7 @@ func (rep *report) svg() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" font-family="sans-serif" font-size="12">`+"\n", width, height, width, height)
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="#ffffff"/>`+"\n")
-	fmt.Fprintf(&b, `<text x="%.0f" y="20" font-size="15" font-weight="bold">Requests per second (mean of %d rounds, higher is better)</text>`+"\n", left, rep.cfg.rounds)
+	fmt.Fprintf(&b, `<text x="%.0f" y="20" font-size="15" font-weight="bold">Requests per second (median of %d rounds, higher is better)</text>`+"\n", left, rep.cfg.rounds)
 	fmt.Fprintf(&b, `<text x="%.0f" y="38" fill="#555">%s</text>`+"\n", left, html.EscapeString(rep.command()+" · "+fmt.Sprintf("%d CPUs, %s", rep.machine.cpus, rep.machine.cpu)))
 	for i, p := range paths {
 		x := left + float64(i)*150
