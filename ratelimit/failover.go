@@ -355,8 +355,8 @@ type deadlines struct {
 }
 
 type deadline struct {
-	from   time.Time // calls starting before from+deadlineStep share it
-	ctx    context.Context
+	from time.Time // calls starting before from+deadlineStep share it
+	ctx  context.Context
 	// cancel is held, never called: the deadline's own timer ends the
 	// context, and Close ends its parent.
 	cancel context.CancelFunc

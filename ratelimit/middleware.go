@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -58,6 +59,9 @@ type Limiter struct {
 	// the same few bytes over and over.
 	mu     sync.RWMutex
 	bodies map[bodyKey][]byte
+
+	// last is the headers of the latest decision (see setHeaders).
+	last atomic.Pointer[headerSet]
 }
 
 type bodyKey struct {
@@ -219,29 +223,61 @@ func (l *Limiter) rules(r *http.Request) ([]Rule, error) {
 	return rules, nil
 }
 
+// headerSet is one rendering of the rate-limit headers and the numbers it
+// was rendered from.
+type headerSet struct {
+	limit, remaining int
+	reset, t         int64 // X-RateLimit-Reset (unix seconds) and t
+	policy, item     string
+	allowed          bool
+	v                [6]string
+}
+
+func (a *headerSet) same(b *headerSet) bool {
+	return a.limit == b.limit && a.remaining == b.remaining && a.reset == b.reset && a.t == b.t &&
+		a.allowed == b.allowed && a.policy == b.policy && a.item == b.item
+}
+
 func (l *Limiter) setHeaders(h http.Header, res Result, rules []Rule) {
-	// Canonical keys set directly, and one backing array for all
-	// values: Header.Set would canonicalize each name and allocate a
-	// slice per header on every request.
 	reset := ceilSeconds(res.ResetAfter)
 	t := reset
 	if !res.Allowed {
 		t = ceilSeconds(res.RetryAfter)
 	}
-	v := make([]string, 6)
-	v[0] = strconv.Itoa(res.Limit.Requests)
-	v[1] = strconv.Itoa(res.Remaining)
-	v[2] = strconv.FormatInt(l.opts.Now().Unix()+reset, 10)
-	v[3] = l.policyHeader(rules)
-	// Policy names are tokens (checked by New), so they need no escaping.
-	v[4] = `"` + l.itemOf(res, rules) + `";r=` + strconv.Itoa(res.Remaining) + ";t=" + strconv.FormatInt(t, 10)
+	want := headerSet{
+		limit: res.Limit.Requests, remaining: res.Remaining,
+		reset: l.opts.Now().Unix() + reset, t: t,
+		policy: l.policyHeader(rules), item: l.itemOf(res, rules), allowed: res.Allowed,
+	}
+	// A flood is answered with the same numbers for a second at a time:
+	// the last rendering is kept and its values shared by every response
+	// that would render the same. net/http only reads header values, and
+	// Header.Set replaces a value slice, never writes into it.
+	hs := l.last.Load()
+	if hs == nil || !hs.same(&want) {
+		hs = new(headerSet)
+		*hs = want
+		v := &hs.v
+		v[0] = strconv.Itoa(hs.limit)
+		v[1] = strconv.Itoa(hs.remaining)
+		v[2] = strconv.FormatInt(hs.reset, 10)
+		v[3] = hs.policy
+		// Policy names are tokens (checked by New), so they need no escaping.
+		v[4] = `"` + hs.item + `";r=` + v[1] + ";t=" + strconv.FormatInt(t, 10)
+		v[5] = strconv.FormatInt(t, 10)
+		l.last.Store(hs)
+	}
+	// Canonical keys set directly, each value a capped slice of one
+	// array: Header.Set would canonicalize each name and allocate a
+	// slice per header on every request, and an append to a capped
+	// slice copies it.
+	v := hs.v[:]
 	h["X-Ratelimit-Limit"] = v[0:1:1]
 	h["X-Ratelimit-Remaining"] = v[1:2:2]
 	h["X-Ratelimit-Reset"] = v[2:3:3]
 	h["Ratelimit-Policy"] = v[3:4:4]
 	h["Ratelimit"] = v[4:5:5]
 	if !res.Allowed {
-		v[5] = strconv.FormatInt(t, 10)
 		h["Retry-After"] = v[5:6:6]
 	}
 }

@@ -2,10 +2,12 @@ package ratelimit
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -112,6 +114,57 @@ func TestHeaders(t *testing.T) {
 	if w := do(h, "a", "ip"); w.Code != 200 {
 		t.Errorf("at Retry-After: %d, want 200", w.Code)
 	}
+}
+
+// TestHeadersOfAFlood: the Limiter reuses the rendering of its last
+// headers while the numbers stay the same; every response still carries
+// its own decision's numbers.
+func TestHeadersOfAFlood(t *testing.T) {
+	c := newClock()
+	h := newTestLimiter(t, c, false, "3/minute", "1000/minute")
+	for i := 0; i < 3; i++ {
+		do(h, "a", "ip")
+	}
+	names := []string{"Retry-After", "RateLimit", "X-RateLimit-Reset", "X-RateLimit-Remaining"}
+	first, again := do(h, "a", "ip"), do(h, "a", "ip")
+	for _, n := range names {
+		if got, want := again.Header().Get(n), first.Header().Get(n); got != want {
+			t.Errorf("%s of the next refusal: got %q, want %q", n, got, want)
+		}
+	}
+	retry, _ := strconv.Atoi(first.Header().Get("Retry-After"))
+	c.Set(c.Now().Add(time.Second))
+	if got, want := do(h, "a", "ip").Header().Get("Retry-After"), strconv.Itoa(retry-1); got != want {
+		t.Errorf("Retry-After a second later: got %q, want %q", got, want)
+	}
+	if w := do(h, "b", "ip"); w.Code != 200 || w.Header().Get("X-RateLimit-Remaining") != "2" || w.Header().Get("Retry-After") != "" {
+		t.Errorf("another client amid the flood: %d, Remaining %q, Retry-After %q; want 200, 2 and none",
+			w.Code, w.Header().Get("X-RateLimit-Remaining"), w.Header().Get("Retry-After"))
+	}
+	if got, want := do(h, "a", "ip").Header().Get("Retry-After"), strconv.Itoa(retry-1); got != want {
+		t.Errorf("the flood again: Retry-After %q, want %q", got, want)
+	}
+
+	// Concurrent clients in different states: each response agrees with
+	// itself.
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 50; i++ {
+				w := do(h, fmt.Sprintf("c%d", (g+i)%5), "ip")
+				rl := w.Header().Get("RateLimit")
+				if !strings.Contains(rl, ";r="+w.Header().Get("X-RateLimit-Remaining")+";") {
+					t.Errorf("RateLimit %q disagrees with X-RateLimit-Remaining %q", rl, w.Header().Get("X-RateLimit-Remaining"))
+				}
+				if w.Code == 429 && !strings.HasSuffix(rl, ";t="+w.Header().Get("Retry-After")) {
+					t.Errorf("RateLimit %q disagrees with Retry-After %q", rl, w.Header().Get("Retry-After"))
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 func TestPerIPRefusalNamesTheLayer(t *testing.T) {
