@@ -182,7 +182,7 @@ func (rep *report) markdown() string {
 	fmt.Fprintf(&b, "Requests per second, median of %d rounds; ratios against bare chi and against httprate-redis on the same path, each the median of the rounds' own ratios.\n\n", rep.cfg.rounds)
 	b.WriteString("| Variant | Rejected req/s | × bare chi | × httprate-redis | Allowed req/s | × bare chi | × httprate-redis |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|\n")
-	for _, v := range variants {
+	for _, v := range rep.measured() {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", v.name,
 			thousands(rep.rps(rejected, v.name)), rep.ratio(rejected, v.name, "bare-chi"), rep.ratio(rejected, v.name, "httprate-redis"),
 			thousands(rep.rps(allowed, v.name)), rep.ratio(allowed, v.name, "bare-chi"), rep.ratio(allowed, v.name, "httprate-redis"))
@@ -250,6 +250,20 @@ func (rep *report) markdown() string {
 	return b.String()
 }
 
+// measured is the variants this run measured, in the usual order.
+func (rep *report) measured() []variant {
+	var out []variant
+	for _, v := range variants {
+		for _, p := range paths {
+			if rep.rows[p][v.name] != nil {
+				out = append(out, v)
+				break
+			}
+		}
+	}
+	return out
+}
+
 // thousands formats n requests/s as "12,345".
 func thousands(n float64) string {
 	s := fmt.Sprintf("%.0f", n)
@@ -272,6 +286,7 @@ func (rep *report) svg() string {
 		bar, gap         = 16.0, 14.0
 	)
 	group := 2*bar + gap
+	variants := rep.measured()
 	height := top + float64(len(variants))*group + 36
 	top100 := 0.0
 	for _, p := range paths {
