@@ -96,6 +96,49 @@ func pipelineStore(t *testing.T, srv *redistest.Server, g *gate) *RedisStore {
 	return s
 }
 
+// decideAll starts one decision per key, each in its own goroutine, and
+// returns a function that waits for them all and counts the admitted
+// decisions per key. A failed decision fails the test.
+func decideAll(t *testing.T, s Store, p *Policy, keys []string) (wait func() map[string]int) {
+	t.Helper()
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		admitted = map[string]int{}
+	)
+	for _, k := range keys {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := s.Allow(context.Background(), []Rule{{p, k}})
+			if err != nil {
+				t.Errorf("%s: %v", k, err)
+				return
+			}
+			if res.Allowed {
+				mu.Lock()
+				admitted[k]++
+				mu.Unlock()
+			}
+		}()
+	}
+	return func() map[string]int {
+		wg.Wait()
+		return admitted
+	}
+}
+
+// keysOf returns n keys "prefix-0" .. "prefix-(n-1)", each times times.
+func keysOf(prefix string, n, times int) []string {
+	var keys []string
+	for i := 0; i < n; i++ {
+		for j := 0; j < times; j++ {
+			keys = append(keys, fmt.Sprintf("%s-%d", prefix, i))
+		}
+	}
+	return keys
+}
+
 // TestRedisPipelines: decisions that arrive while every round trip is out
 // share the next ones, and each is still decided on its own, exactly.
 func TestRedisPipelines(t *testing.T) {
@@ -111,32 +154,15 @@ func TestRedisPipelines(t *testing.T) {
 	// 200 clients each send 3 requests at once against a limit of 2:
 	// 600 decisions, 400 admitted, 2 per client.
 	const clients, each = 200, 3
-	admitted := make([]atomic.Int64, clients)
-	var wg sync.WaitGroup
-	for c := 0; c < clients; c++ {
-		for i := 0; i < each; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				res, err := s.Allow(context.Background(), []Rule{{p, fmt.Sprintf("client-%d", c)}})
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if res.Allowed {
-					admitted[c].Add(1)
-				}
-			}()
-		}
-	}
+	wait := decideAll(t, s, p, keysOf("client", clients, each))
 	// Two decisions hold the two round trips at the gate; the other 598
 	// queue behind them.
 	waitFor(t, s.batch, clients*each-2, 2)
 	close(g.open)
-	wg.Wait()
+	admitted := wait()
 
-	for c := range admitted {
-		if got := admitted[c].Load(); got != 2 {
+	for c := 0; c < clients; c++ {
+		if got := admitted[fmt.Sprintf("client-%d", c)]; got != 2 {
 			t.Errorf("client-%d: %d admitted, want 2", c, got)
 		}
 	}
@@ -165,27 +191,11 @@ func TestRedisPipelineScriptFlushed(t *testing.T) {
 	s := pipelineStore(t, srv, g)
 	p := &Policy{Name: "per-client", Limits: []Limit{{1, time.Minute}}}
 
-	var wg sync.WaitGroup
-	var admitted atomic.Int64
 	const n = 40
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			res, err := s.Allow(ctx, []Rule{{p, fmt.Sprintf("k%d", i)}})
-			if err != nil {
-				t.Errorf("after SCRIPT FLUSH: %v", err)
-				return
-			}
-			if res.Allowed {
-				admitted.Add(1)
-			}
-		}()
-	}
+	wait := decideAll(t, s, p, keysOf("k", n, 1))
 	waitFor(t, s.batch, n-2, 2)
 	close(g.open)
-	wg.Wait()
-	if got := admitted.Load(); got != n {
+	if got := len(wait()); got != n {
 		t.Errorf("%d of %d first requests admitted, want all", got, n)
 	}
 	if got := g.trips.Load(); got >= 2*n {
@@ -202,16 +212,7 @@ func TestRedisPipelineCallerGivesUp(t *testing.T) {
 	s := pipelineStore(t, srv, g)
 	p := &Policy{Name: "per-client", Limits: []Limit{{1, time.Minute}}}
 
-	var wg sync.WaitGroup
-	for i := 0; i < 2; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if _, err := s.Allow(context.Background(), []Rule{{p, fmt.Sprintf("held-%d", i)}}); err != nil {
-				t.Error(err)
-			}
-		}()
-	}
+	wait := decideAll(t, s, p, keysOf("held", 2, 1))
 	waitFor(t, s.batch, 0, 2)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -226,7 +227,7 @@ func TestRedisPipelineCallerGivesUp(t *testing.T) {
 		t.Errorf("got %v, want context.Canceled", err)
 	}
 	close(g.open)
-	wg.Wait()
+	wait()
 	// The batcher drops the abandoned call when a round trip frees;
 	// once all are back, Redis has seen every call it ever will.
 	waitFor(t, s.batch, 0, 0)
@@ -248,21 +249,11 @@ func TestRedisPipelineBusy(t *testing.T) {
 	s := pipelineStore(t, srv, g)
 	p := &Policy{Name: "per-client", Limits: []Limit{{1, time.Minute}}}
 
-	var wg sync.WaitGroup
-	const n = 2 + maxWaiting
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if _, err := s.Allow(context.Background(), []Rule{{p, fmt.Sprintf("k%d", i)}}); err != nil {
-				t.Error(err)
-			}
-		}()
-	}
+	wait := decideAll(t, s, p, keysOf("k", 2+maxWaiting, 1))
 	waitFor(t, s.batch, maxWaiting, 2)
 	_, err := s.Allow(context.Background(), []Rule{{p, "one-too-many"}})
 	close(g.open)
-	wg.Wait()
+	wait()
 	if !errors.Is(err, errBusy) {
 		t.Errorf("past a full queue: got %v, want errBusy", err)
 	}
