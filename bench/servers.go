@@ -57,6 +57,9 @@ type redisStats struct {
 // deps is what every variant may use.
 type deps struct {
 	redisAddr string
+	// redisPassword is empty for the bench's own redis-server; tests
+	// start theirs with one.
+	redisPassword string
 	// keyed wraps a limiter so that it sees the app's client resolution,
 	// and key is the app's per-client key: every limiter limits the same
 	// clients.
@@ -118,7 +121,7 @@ var variants = []variant{
 		// built by us only to count its calls; its local fallback on.
 		const timeout = 250 * time.Millisecond
 		rdb := redis.NewClient(&redis.Options{
-			Addr: net.JoinHostPort(host, strconv.Itoa(p)), DisableIdentity: true,
+			Addr: net.JoinHostPort(host, strconv.Itoa(p)), Password: d.redisPassword, DisableIdentity: true,
 			DialTimeout: 2 * timeout, ReadTimeout: timeout, WriteTimeout: timeout,
 			PoolSize: 10, MinIdleConns: 1, MaxIdleConns: 5, MaxRetries: -1,
 		})
@@ -129,7 +132,7 @@ var variants = []variant{
 		return h, func() { rdb.Close() }, func() redisStats { return redisStats{calls: calls.Load()} }, nil
 	}},
 	{name: "redis_rate", redis: true, build: func(ctx context.Context, d deps) (http.Handler, func(), func() redisStats, error) {
-		rdb := redis.NewClient(&redis.Options{Addr: d.redisAddr})
+		rdb := redis.NewClient(&redis.Options{Addr: d.redisAddr, Password: d.redisPassword})
 		var calls atomic.Int64
 		rdb.AddHook(countHook{&calls})
 		l := redis_rate.NewLimiter(rdb)
@@ -165,7 +168,7 @@ var variants = []variant{
 // Redis is slower than the timeout (100ms).
 func oursRedis(perIP bool) func(ctx context.Context, d deps) (http.Handler, func(), func() redisStats, error) {
 	return func(ctx context.Context, d deps) (http.Handler, func(), func() redisStats, error) {
-		rdb := redis.NewClient(&redis.Options{Addr: d.redisAddr, ContextTimeoutEnabled: true})
+		rdb := redis.NewClient(&redis.Options{Addr: d.redisAddr, Password: d.redisPassword, ContextTimeoutEnabled: true})
 		var calls atomic.Int64
 		rdb.AddHook(countHook{&calls})
 		rs, err := ratelimit.NewRedisStore(rdb, ratelimit.RedisOptions{})
@@ -227,7 +230,7 @@ func (h countHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 	}
 }
 
-func newDeps(redisAddr string) (deps, error) {
+func newDeps(redisAddr, redisPassword string) (deps, error) {
 	trusted, err := identity.ParseTrusted("127.0.0.0/8,::1/128")
 	if err != nil {
 		return deps{}, err
@@ -237,7 +240,7 @@ func newDeps(redisAddr string) (deps, error) {
 		return deps{}, err
 	}
 	keys := identity.NewKeys(identity.NewHasher(nil), identity.BySession)
-	return deps{redisAddr: redisAddr, keyed: resolver.Middleware, key: keys.Client, ipKey: keys.IP}, nil
+	return deps{redisAddr: redisAddr, redisPassword: redisPassword, keyed: resolver.Middleware, key: keys.Client, ipKey: keys.IP}, nil
 }
 
 // statusCount counts the answers of one run by status.
@@ -289,7 +292,7 @@ func serve(h http.Handler) (addr string, stop func(), err error) {
 
 // measure runs wrk once against a fresh server of variant v.
 func measure(ctx context.Context, cfg config, wrk, script string, rs *redisServer, v variant, p path) (result, error) {
-	d, err := newDeps(rs.addr)
+	d, err := newDeps(rs.addr, "")
 	if err != nil {
 		return result{}, err
 	}

@@ -6,32 +6,46 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/smartdocs-go/smartdocs/internal/redistest"
 )
 
-// BenchmarkHandler times one request through each in-memory variant's
-// handler, without sockets or wrk: what the limiter adds to a request in
-// CPU and allocations, beside bare chi.
+// BenchmarkHandler times one request through each variant's handler,
+// without sockets or wrk: what the limiter adds to a request in CPU and
+// allocations, beside bare chi.
 //
 //	go test -run '^$' -bench Handler -benchmem ./bench/
 func BenchmarkHandler(b *testing.B) {
+	// The Redis variants' rejected path, answered from the refusal cache
+	// after the first refusals, is measured too when redis-server is
+	// installed; their allowed path waits on Redis and belongs to wrk.
+	var srv *redistest.Server
+	if redistest.Installed() {
+		srv = redistest.Start(b, redistest.Options{})
+	}
 	for _, p := range paths {
 		for _, v := range variants {
-			if v.redis {
+			if v.redis && (srv == nil || p == allowed || v.name == "httprate-redis" || v.name == "redis_rate") {
 				continue
 			}
 			b.Run(string(p)+"/"+v.name, func(b *testing.B) {
-				d, err := newDeps("")
+				addr, pass := "", ""
+				if v.redis {
+					addr, pass = srv.Addr(), srv.Password()
+				}
+				d, err := newDeps(addr, pass)
 				if err != nil {
 					b.Fatal(err)
 				}
 				h := http.Handler(trivial)
+				var stats func() redisStats
 				if v.name != "bare-chi" || p == rejected {
-					built, release, _, err := v.build(context.Background(), d)
+					built, release, s, err := v.build(context.Background(), d)
 					if err != nil {
 						b.Fatal(err)
 					}
 					defer release()
-					h = built
+					h, stats = built, s
 				}
 				h = router(h)
 				body := `{"question":"How does the rate limiter work?"}`
@@ -50,6 +64,13 @@ func BenchmarkHandler(b *testing.B) {
 					}
 					clear(w.h)
 					h.ServeHTTP(w, r)
+				}
+				if stats != nil {
+					// Decided with Redis and its refusal cache, not by the
+					// fallback of a Failover that could not reach it.
+					if st := stats(); st.fallbacks > 0 || st.calls == 0 {
+						b.Fatalf("%d Redis calls and %d fallbacks, want calls and no fallback", st.calls, st.fallbacks)
+					}
 				}
 			})
 		}
