@@ -189,7 +189,8 @@ local out = {1, now}
 `
 
 // slidingScript keeps a hash per key: w (current window index), c and p
-// (current and previous window counts).
+// (current and previous window counts). It sets the key's expiry once per
+// window, on the window's first count.
 const slidingScript = scriptNow + `
 local st = {}
 for i = 1, #KEYS do
@@ -207,7 +208,7 @@ for i = 1, #KEYS do
     p = tonumber(v[2]) or 0
   end
   if p * (w - e) / w + c + 1 > lim then out[1] = 0 end
-  st[i] = {idx, c, p, w}
+  st[i] = {idx, c, p, w, win ~= idx}
   out[#out+1] = p
   out[#out+1] = c
   out[#out+1] = e
@@ -216,13 +217,19 @@ if out[1] == 1 and ARGV[2] == '1' then
   for i = 1, #KEYS do
     local s = st[i]
     redis.call('HSET', KEYS[i], 'w', s[1], 'c', s[2] + 1, 'p', s[3])
-    redis.call('PEXPIRE', KEYS[i], math.ceil(2 * s[4] / 1000))
+    if s[5] then
+      -- The first count of a window: the key must outlive the next
+      -- window, where this one's count is still weighed. Two windows
+      -- from now do, so later counts in this window need not extend it.
+      redis.call('PEXPIRE', KEYS[i], math.ceil(2 * s[4] / 1000))
+    end
   end
 end
 return out
 `
 
-// fixedScript is the guide's INCR + EXPIRE, one key per window.
+// fixedScript is the guide's INCR + EXPIRE, one key per window, its
+// expiry set on the window's first count.
 const fixedScript = scriptNow + `
 local st = {}
 for i = 1, #KEYS do
@@ -232,7 +239,7 @@ for i = 1, #KEYS do
   local k = KEYS[i] .. ':' .. idx
   local c = tonumber(redis.call('GET', k)) or 0
   if c + 1 > lim then out[1] = 0 end
-  st[i] = {k, w - (now - idx * w)}
+  st[i] = {k, w - (now - idx * w), c == 0}
   out[#out+1] = c
   out[#out+1] = now - idx * w
   out[#out+1] = 0
@@ -240,7 +247,11 @@ end
 if out[1] == 1 and ARGV[2] == '1' then
   for i = 1, #KEYS do
     redis.call('INCR', st[i][1])
-    redis.call('PEXPIRE', st[i][1], math.ceil(st[i][2] / 1000) + 1000)
+    if st[i][3] then
+      -- A new window's key: it lives to the window's end (and a second
+      -- for clocks), so later counts need not extend it.
+      redis.call('PEXPIRE', st[i][1], math.ceil(st[i][2] / 1000) + 1000)
+    end
   end
 end
 return out

@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -300,5 +301,77 @@ func TestRedisScriptFlushed(t *testing.T) {
 	}
 	if !res.Allowed || res.Remaining != 1 {
 		t.Errorf("after SCRIPT FLUSH: %+v, want the second request allowed with 1 left", res)
+	}
+}
+
+// TestRedisKeysExpire: every key a decision leaves in Redis expires, no
+// later than its algorithm needs it; the windowed counters set the expiry
+// once per window, not on every count.
+func TestRedisKeysExpire(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	rdb := srv.Client()
+	ctx := context.Background()
+	const w = time.Minute
+	p := &Policy{Name: "per-client", Limits: []Limit{{3, w}}}
+	for _, tt := range []struct {
+		alg Algorithm
+		max time.Duration // the longest expiry a key may have
+		// expires is how many PEXPIRE the six admitted counts cost:
+		// the windowed counters set theirs on a window's first count,
+		// the log extends its key with every entry.
+		expires int
+	}{
+		{SlidingWindow, 2 * w, 2},
+		{FixedWindow, w + time.Second, 2},
+		{SlidingLog, w, 6},
+	} {
+		t.Run(string(tt.alg), func(t *testing.T) {
+			if err := rdb.FlushAll(ctx).Err(); err != nil {
+				t.Fatal(err)
+			}
+			if err := rdb.ConfigResetStat(ctx).Err(); err != nil {
+				t.Fatal(err)
+			}
+			c := newClock()
+			s, err := NewRedisStore(rdb, RedisOptions{Algorithm: tt.alg, Now: c.Now, Pipelines: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Two windows with an idle one between them (so that the
+			// sliding window does not weigh the first in the second),
+			// four requests in each: three admitted, one refused.
+			for win := 0; win < 2; win++ {
+				for i := 0; i < 4; i++ {
+					if _, err := s.Allow(ctx, []Rule{{p, "k"}}); err != nil {
+						t.Fatal(err)
+					}
+					c.Set(c.Now().Add(time.Second))
+				}
+				c.Set(c.Now().Add(2 * w))
+			}
+			keys, err := rdb.Keys(ctx, "*").Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(keys) == 0 {
+				t.Fatal("no keys left in Redis")
+			}
+			for _, k := range keys {
+				ttl, err := rdb.PTTL(ctx, k).Result()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if ttl <= 0 || ttl > tt.max {
+					t.Errorf("%s expires in %v, want within (0, %v]", k, ttl, tt.max)
+				}
+			}
+			stats, err := rdb.Info(ctx, "commandstats").Result()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := fmt.Sprintf("cmdstat_pexpire:calls=%d,", tt.expires); !strings.Contains(stats, want) {
+				t.Errorf("want %d PEXPIRE calls, commandstats:\n%s", tt.expires, stats)
+			}
+		})
 	}
 }
