@@ -87,7 +87,7 @@ func (b *batcher) run(ctx context.Context, keys []string, args []any) ([]int64, 
 		// The caller carries the round trip itself, saving a hand-off,
 		// unless the batch holds a decision that may wait longer than
 		// this caller's own deadline allows.
-		if deadline, ok := latest(batch); !ok || !beyond(ctx, deadline) {
+		if deadline, ok := latest(batch); within(ctx, deadline, ok) {
 			b.send(batch, deadline, ok)
 			b.next()
 		} else {
@@ -152,10 +152,14 @@ func latest(batch []*call) (deadline time.Time, ok bool) {
 	return deadline, true
 }
 
-// beyond says whether deadline lies past ctx's own.
-func beyond(ctx context.Context, deadline time.Time) bool {
+// within says whether a round trip bounded by deadline (or, when bounded
+// is false, only by the client's own timeouts) ends by ctx's deadline.
+func within(ctx context.Context, deadline time.Time, bounded bool) bool {
 	d, ok := ctx.Deadline()
-	return !ok || deadline.After(d)
+	if !ok {
+		return true // the caller waits as long as it takes anyway
+	}
+	return bounded && !deadline.After(d)
 }
 
 // send runs the batch as one pipeline and hands every caller its reply.

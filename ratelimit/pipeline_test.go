@@ -258,3 +258,30 @@ func TestRedisPipelineBusy(t *testing.T) {
 		t.Errorf("past a full queue: got %v, want errBusy", err)
 	}
 }
+
+// TestWithin: the caller of run carries a round trip itself only when
+// the round trip ends by the caller's own deadline.
+func TestWithin(t *testing.T) {
+	now := time.Now()
+	noDeadline := context.Background()
+	soon, cancel := context.WithDeadline(context.Background(), now.Add(time.Second))
+	defer cancel()
+	for _, tt := range []struct {
+		name     string
+		ctx      context.Context
+		deadline time.Time
+		bounded  bool
+		want     bool
+	}{
+		{"caller without deadline, unbounded trip", noDeadline, time.Time{}, false, true},
+		{"caller without deadline, bounded trip", noDeadline, now.Add(time.Hour), true, true},
+		{"trip ends before the caller's deadline", soon, now.Add(time.Millisecond), true, true},
+		{"trip ends at the caller's deadline", soon, now.Add(time.Second), true, true},
+		{"trip ends after the caller's deadline", soon, now.Add(2 * time.Second), true, false},
+		{"unbounded trip, caller with deadline", soon, time.Time{}, false, false},
+	} {
+		if got := within(tt.ctx, tt.deadline, tt.bounded); got != tt.want {
+			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
