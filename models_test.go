@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -34,58 +33,22 @@ func llmApp(t *testing.T, vars map[string]string) (*httptest.Server, *syncLog) {
 	return newLoggedServer(t, all)
 }
 
-// llmSent is what the fake provider was sent.
-type llmSent struct {
-	Path, Auth string
-	Model      string `json:"model"`
-	Stream     bool   `json:"stream"`
-	Messages   []struct {
-		Role    string `json:"role"`
-		Content string `json:"content"`
-	} `json:"messages"`
-}
+// llmProvider is the fake OpenAI-compatible provider every
+// language-model engine of the app is pointed at.
+type llmProvider struct{ *llmtest.Provider }
 
-// llmSentKey holds the request's llmSent in its context, for handlers
-// that answer by what they were sent.
-type llmSentKey struct{}
-
-// llmProvider is a fake OpenAI-compatible provider.
-type llmProvider struct {
-	srv    *httptest.Server
-	mu     sync.Mutex
-	sent   []llmSent
-	handle http.HandlerFunc
-}
-
-func newLLMProvider(t *testing.T, handle http.HandlerFunc) *llmProvider {
+func newLLMProvider(t *testing.T, handle http.HandlerFunc) llmProvider {
 	t.Helper()
-	p := &llmProvider{handle: handle}
-	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var s llmSent
-		json.NewDecoder(r.Body).Decode(&s)
-		s.Path, s.Auth = r.URL.Path, r.Header.Get("Authorization")
-		p.mu.Lock()
-		p.sent = append(p.sent, s)
-		p.mu.Unlock()
-		p.handle(w, r.WithContext(context.WithValue(r.Context(), llmSentKey{}, s)))
-	}))
-	t.Cleanup(p.srv.Close)
-	return p
-}
-
-func (p *llmProvider) requests() []llmSent {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]llmSent(nil), p.sent...)
+	return llmProvider{llmtest.NewProvider(t, handle)}
 }
 
 // llmEnv points every language-model engine at p.
-func (p *llmProvider) llmEnv(extra ...string) map[string]string {
+func (p llmProvider) llmEnv(extra ...string) map[string]string {
 	vars := map[string]string{
 		"GOOGLE_API_KEY":  llmGoogleKey,
-		"GEMINI_BASE_URL": p.srv.URL + "/gemini/",
-		"OLLAMA_BASE_URL": p.srv.URL + "/ollama/v1",
-		"LLM_BASE_URL":    p.srv.URL + "/llm/v1",
+		"GEMINI_BASE_URL": p.URL + "/gemini/",
+		"OLLAMA_BASE_URL": p.URL + "/ollama/v1",
+		"LLM_BASE_URL":    p.URL + "/llm/v1",
 		"LLM_API_KEY":     llmOtherKey,
 		"LLM_MODEL":       "test-model-7b",
 	}
@@ -162,7 +125,7 @@ func TestLLMEngines(t *testing.T) {
 				t.Errorf("got sources %v, want rate-limiting.md first", lines[0]["data"])
 			}
 
-			sent := p.requests()
+			sent := p.Requests()
 			if len(sent) != 1 {
 				t.Fatalf("got %d provider calls, want 1", len(sent))
 			}
@@ -214,7 +177,7 @@ func TestLLMOffTopicDoesNotCallTheProvider(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || len(lines) < 2 || fmt.Sprint(lines[0]["data"]) != "[]" {
 		t.Fatalf("got %d %s, want a stream with no sources", resp.StatusCode, raw)
 	}
-	if n := len(p.requests()); n != 0 {
+	if n := len(p.Requests()); n != 0 {
 		t.Errorf("got %d provider calls, want 0", n)
 	}
 }

@@ -19,7 +19,7 @@ import (
 // apiProvider answers by the mode its caller put in the history
 // ("mode:401"), so that one app can show every kind of answer.
 func apiProvider(w http.ResponseWriter, r *http.Request) {
-	sent, _ := r.Context().Value(llmSentKey{}).(llmSent)
+	sent := llmtest.Sent(r)
 	mode := ""
 	for _, m := range sent.Messages {
 		if s, ok := strings.CutPrefix(m.Content, "mode:"); ok {

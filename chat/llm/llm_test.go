@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -34,57 +33,19 @@ var testHits = fixedDocs{
 	{Passage: chat.Passage{Name: "configuration.md", Title: "Configuration", Heading: "RATE_LIMIT syntax", Text: "RATE_LIMIT takes N/minute, such as 3/minute."}, Score: 2.1},
 }
 
-// request is what the fake provider was sent.
-type request struct {
-	Path   string
-	Auth   string
-	Model  string `json:"model"`
-	Stream bool   `json:"stream"`
-	// Messages are role and content of each message, in order.
-	Messages []struct {
-		Role    string `json:"role"`
-		Content string `json:"content"`
-	} `json:"messages"`
-}
+// provider is the fake chat-completions server with the engine under
+// test pointed at it.
+type provider struct{ *llmtest.Provider }
 
-// provider is a fake chat-completions server: it records each request and
-// answers with its handle function.
-type provider struct {
-	srv    *httptest.Server
-	mu     sync.Mutex
-	reqs   []request
-	handle http.HandlerFunc
-}
-
-func newProvider(t *testing.T, handle http.HandlerFunc) *provider {
+func newProvider(t *testing.T, handle http.HandlerFunc) provider {
 	t.Helper()
-	p := &provider{handle: handle}
-	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var req request
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-			http.Error(w, "bad json", http.StatusBadRequest)
-			return
-		}
-		req.Path, req.Auth = r.URL.Path, r.Header.Get("Authorization")
-		p.mu.Lock()
-		p.reqs = append(p.reqs, req)
-		p.mu.Unlock()
-		p.handle(w, r)
-	}))
-	t.Cleanup(p.srv.Close)
-	return p
-}
-
-func (p *provider) requests() []request {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]request(nil), p.reqs...)
+	return provider{llmtest.NewProvider(t, handle)}
 }
 
 // engine returns an engine for p with the test passages.
-func (p *provider) engine(t *testing.T, mod func(*Options)) *Engine {
+func (p provider) engine(t *testing.T, mod func(*Options)) *Engine {
 	t.Helper()
-	opts := Options{Name: "llm", BaseURL: p.srv.URL + "/v1", APIKey: testKey, Model: "test-model", Docs: testHits}
+	opts := Options{Name: "llm", BaseURL: p.URL + "/v1", APIKey: testKey, Model: "test-model", Docs: testHits}
 	if mod != nil {
 		mod(&opts)
 	}
@@ -147,7 +108,7 @@ func TestAnswerSends(t *testing.T) {
 			if _, err := collect(t, reply); err != nil {
 				t.Fatalf("tokens: %v", err)
 			}
-			reqs := p.requests()
+			reqs := p.Requests()
 			if len(reqs) != 1 {
 				t.Fatalf("got %d requests, want 1", len(reqs))
 			}
@@ -196,7 +157,7 @@ func TestAnswerIgnoresOpenAIEnvironment(t *testing.T) {
 		t.Fatalf("Answer: %v", err)
 	}
 	collect(t, reply)
-	reqs := p.requests()
+	reqs := p.Requests()
 	if len(reqs) != 1 {
 		t.Fatalf("got %d requests to the configured base URL, want 1", len(reqs))
 	}
@@ -262,7 +223,7 @@ func TestAnswerNotCovered(t *testing.T) {
 	if len(reply.Sources) != 0 {
 		t.Errorf("got %d sources, want none", len(reply.Sources))
 	}
-	if n := len(p.requests()); n != 0 {
+	if n := len(p.Requests()); n != 0 {
 		t.Errorf("got %d calls to the provider, want 0", n)
 	}
 }
@@ -347,7 +308,7 @@ func TestAnswerFailsBeforeStream(t *testing.T) {
 				t.Fatalf("Answer succeeded with %q, %v; want an error", toks, err)
 			}
 			wantUpstream(t, err, tt.kind, tt.status, tt.retry)
-			if n := len(p.requests()); n != 1 {
+			if n := len(p.Requests()); n != 1 {
 				t.Errorf("got %d calls, want 1 (no retries)", n)
 			}
 		})
@@ -547,7 +508,7 @@ func TestAnswerCancel(t *testing.T) {
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("got %v, want context.Canceled", err)
 		}
-		if n := len(p.requests()); n != 0 {
+		if n := len(p.Requests()); n != 0 {
 			t.Errorf("got %d calls, want 0", n)
 		}
 	})
