@@ -114,7 +114,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer os.RemoveAll(tmp)
 
-	rs, err := startRedis(ctx, redisBin, tmp)
+	rs, err := startRedis(redisBin, tmp)
 	if err != nil {
 		return err
 	}

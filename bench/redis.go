@@ -8,9 +8,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/smartdocs-go/smartdocs/internal/redistest"
 )
 
 // redisServer is the redis-server this command started and owns.
@@ -23,7 +24,7 @@ type redisServer struct {
 
 // startRedis starts redis-server on a free loopback port in dir, without
 // persistence, and waits until it answers.
-func startRedis(ctx context.Context, bin, dir string) (*redisServer, error) {
+func startRedis(bin, dir string) (*redisServer, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -34,29 +35,12 @@ func startRedis(ctx context.Context, bin, dir string) (*redisServer, error) {
 	if err := os.MkdirAll(rs.dir, 0o755); err != nil {
 		return nil, err
 	}
-	rs.cmd = exec.Command(bin,
-		"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", rs.dir,
-		"--save", "", "--appendonly", "no", "--daemonize", "no",
-		"--logfile", filepath.Join(rs.dir, "redis.log"))
-	if err := rs.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start redis-server: %w", err)
+	rs.cmd, err = redistest.Launch(bin, port, rs.dir, "")
+	if err != nil {
+		return nil, err
 	}
 	rs.rdb = redis.NewClient(&redis.Options{Addr: rs.addr})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		pctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
-		err := rs.rdb.Ping(pctx).Err()
-		cancel()
-		if err == nil {
-			return rs, nil
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			rs.stop()
-			log, _ := os.ReadFile(filepath.Join(rs.dir, "redis.log"))
-			return nil, fmt.Errorf("redis-server on %s did not answer: %v\n%s", rs.addr, err, log)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return rs, nil
 }
 
 // flush empties the server between runs.

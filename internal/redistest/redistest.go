@@ -1,4 +1,5 @@
-// Package redistest starts real redis-server processes for tests.
+// Package redistest starts real redis-server processes for tests (and,
+// through Launch, for the load benchmark).
 //
 // Each Server runs in its own temporary directory on a free loopback port
 // and is stopped when its test ends. Where redis-server is not installed,
@@ -7,11 +8,11 @@
 package redistest
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -34,6 +35,7 @@ type Options struct {
 type Server struct {
 	t    testing.TB
 	opts Options
+	bin  string
 	dir  string
 	Port int
 	cmd  *exec.Cmd
@@ -62,10 +64,9 @@ func Start(t testing.TB, opts Options) *Server {
 		}
 		t.Skipf("skipping: redis-server not found (install redis-server, or set REQUIRE_REDIS=1 to make this a failure): %v", err)
 	}
-	_ = bin
 	var b [16]byte
 	rand.Read(b[:])
-	s := &Server{t: t, opts: opts, dir: t.TempDir(), Port: freePort(t), pass: hex.EncodeToString(b[:])}
+	s := &Server{t: t, opts: opts, bin: bin, dir: t.TempDir(), Port: freePort(t), pass: hex.EncodeToString(b[:])}
 	s.start()
 	t.Cleanup(s.Stop)
 	return s
@@ -83,41 +84,59 @@ func freePort(t testing.TB) int {
 
 func (s *Server) start() {
 	s.t.Helper()
-	args := []string{
-		"--port", strconv.Itoa(s.Port),
-		"--bind", "127.0.0.1",
-		"--dir", s.dir,
-		"--save", "",
-		"--daemonize", "no",
-		"--enable-debug-command", "local", // DEBUG SLEEP makes a slow server
-		"--requirepass", s.pass,
-		"--logfile", filepath.Join(s.dir, "redis.log"),
-	}
+	extra := []string{"--enable-debug-command", "local"} // DEBUG SLEEP makes a slow server
 	if s.opts.AppendOnly {
-		args = append(args, "--appendonly", "yes", "--appendfsync", "always")
+		extra = append(extra, "--appendonly", "yes", "--appendfsync", "always")
 	} else {
-		args = append(args, "--appendonly", "no")
+		extra = append(extra, "--appendonly", "no")
 	}
-	s.cmd = exec.Command("redis-server", args...)
-	if err := s.cmd.Start(); err != nil {
-		s.t.Fatalf("start redis-server: %v", err)
+	cmd, err := Launch(s.bin, s.Port, s.dir, s.pass, extra...)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.cmd = cmd
+}
+
+// Launch starts bin (a redis-server) on 127.0.0.1:port, working in dir
+// with its log there and nothing saved unless extra says so, requiring
+// pass when it is not empty, and waits up to 10s until it answers PING.
+// The caller owns the process: it kills and waits for it. Start uses it,
+// and so does a command that measures against a real server.
+func Launch(bin string, port int, dir, pass string, extra ...string) (*exec.Cmd, error) {
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	logfile := filepath.Join(dir, "redis.log")
+	args := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
+		"--save", "", "--daemonize", "no", "--logfile", logfile}
+	if pass != "" {
+		args = append(args, "--requirepass", pass)
+	}
+	cmd := exec.Command(bin, append(args, extra...)...)
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start redis-server: %w", err)
+	}
+	// Raw RESP, so that waiting needs no client: AUTH (when required)
+	// and PING must both answer.
+	hello, want := "PING\r\n", "+PONG\r\n"
+	if pass != "" {
+		hello, want = "AUTH "+pass+"\r\n"+hello, "+OK\r\n"+want
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", s.Addr(), 200*time.Millisecond)
-		if err == nil {
-			fmt.Fprintf(c, "AUTH %s\r\nPING\r\n", s.pass)
-			br := bufio.NewReader(c)
-			auth, err1 := br.ReadString('\n')
-			line, err2 := br.ReadString('\n')
+		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+			c.SetDeadline(time.Now().Add(time.Second))
+			io.WriteString(c, hello)
+			got := make([]byte, len(want))
+			_, err := io.ReadFull(c, got)
 			c.Close()
-			if err1 == nil && err2 == nil && auth == "+OK\r\n" && line == "+PONG\r\n" {
-				return
+			if err == nil && string(got) == want {
+				return cmd, nil
 			}
 		}
 		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
-			s.t.Fatalf("redis-server on %s did not answer in 10s: %s", s.Addr(), log)
+			cmd.Process.Kill()
+			cmd.Wait()
+			log, _ := os.ReadFile(logfile)
+			return nil, fmt.Errorf("redis-server on %s did not answer in 10s: %s", addr, log)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
