@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -60,7 +61,7 @@ func BenchmarkHandler(b *testing.B) {
 					if p == allowed {
 						// A new client each time, as wrk's script sends.
 						i++
-						r.Header["X-Forwarded-For"] = []string{"203.0." + itoa(i>>8&255) + "." + itoa(i&255)}
+						r.Header["X-Forwarded-For"] = []string{"203.0." + strconv.Itoa(i>>8&255) + "." + strconv.Itoa(i&255)}
 					}
 					clear(w.h)
 					h.ServeHTTP(w, r)
@@ -75,14 +76,6 @@ func BenchmarkHandler(b *testing.B) {
 			})
 		}
 	}
-}
-
-func itoa(n int) string {
-	const digits = "0123456789"
-	if n < 10 {
-		return digits[n : n+1]
-	}
-	return itoa(n/10) + digits[n%10:n%10+1]
 }
 
 // discard is a ResponseWriter that keeps nothing but a header map.
