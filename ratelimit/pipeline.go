@@ -88,13 +88,9 @@ func (b *batcher) run(ctx context.Context, keys []string, args []any) ([]int64, 
 		// unless the batch holds a decision that may wait longer than
 		// this caller's own deadline allows.
 		if deadline, ok := latest(batch); within(ctx, deadline, ok) {
-			b.send(batch, deadline, ok)
-			b.next()
+			b.carry(batch)
 		} else {
-			go func() {
-				b.send(batch, deadline, ok)
-				b.next()
-			}()
+			go b.carry(batch)
 		}
 	} else {
 		b.mu.Unlock()
@@ -118,22 +114,20 @@ func (b *batcher) take() []*call {
 	return batch
 }
 
-// next hands the round trip just finished to the calls that queued
-// meanwhile, in a goroutine of their own, or frees it.
-func (b *batcher) next() {
+// carry sends batch on the round trip it holds, then hands that round
+// trip to the calls that queued meanwhile, in a goroutine of their own,
+// or frees it.
+func (b *batcher) carry(batch []*call) {
+	b.send(batch)
 	b.mu.Lock()
 	if len(b.waiting) == 0 {
 		b.inflight--
 		b.mu.Unlock()
 		return
 	}
-	batch := b.take()
+	next := b.take()
 	b.mu.Unlock()
-	go func() {
-		deadline, ok := latest(batch)
-		b.send(batch, deadline, ok)
-		b.next()
-	}()
+	go b.carry(next)
 }
 
 // latest is the latest deadline of the batch's callers; ok is false when
@@ -162,9 +156,10 @@ func within(ctx context.Context, deadline time.Time, bounded bool) bool {
 	return bounded && !deadline.After(d)
 }
 
-// send runs the batch as one pipeline and hands every caller its reply.
-// Callers that gave up while they waited are left out.
-func (b *batcher) send(batch []*call, deadline time.Time, bounded bool) {
+// send runs the batch as one pipeline, bounded by the latest deadline of
+// its callers, and hands every caller its reply. Callers that gave up
+// while they waited are left out.
+func (b *batcher) send(batch []*call) {
 	live := batch[:0]
 	for _, c := range batch {
 		if c.ctx.Err() != nil {
@@ -180,7 +175,7 @@ func (b *batcher) send(batch []*call, deadline time.Time, bounded bool) {
 	// The round trip serves callers other than the one whose goroutine
 	// runs it: one caller's cancellation must not cut the others off.
 	ctx := context.WithoutCancel(live[0].ctx)
-	if bounded {
+	if deadline, bounded := latest(live); bounded {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, deadline)
 		defer cancel()
