@@ -103,16 +103,12 @@ func splitMarkdown(name, text string) []Passage {
 		title    string
 		sections []section
 		cur      section
-		fence    string // the open code fence's marker, "" outside code
+		fence    codeFence
 	)
 	for _, line := range strings.Split(text, "\n") {
-		if marker := fenceMarker(line); marker != "" {
-			if fence == "" {
-				fence = marker
-			} else if strings.HasPrefix(marker, fence) {
-				fence = ""
-			}
-		} else if fence == "" {
+		// A fence line is code, never a heading, and so is what it
+		// encloses.
+		if !fence.step(line) && fence == "" {
 			if level, h := atxHeading(line); level > 0 && level <= 3 {
 				if level == 1 && title == "" {
 					title = h
@@ -168,6 +164,26 @@ func stripFrontMatter(text string) string {
 	return text
 }
 
+// codeFence is the marker of the fenced code block a line-by-line reader
+// is in, "" outside code.
+type codeFence string
+
+// step reads line: a fence marker opens a block, or closes the open one
+// when it is at least as long and of the same kind. It reports whether
+// line was a fence marker.
+func (f *codeFence) step(line string) bool {
+	marker := fenceMarker(line)
+	if marker == "" {
+		return false
+	}
+	if *f == "" {
+		*f = codeFence(marker)
+	} else if strings.HasPrefix(marker, string(*f)) {
+		*f = ""
+	}
+	return true
+}
+
 // fenceMarker returns the run of backticks or tildes that opens or closes
 // a fenced code block on line, or "" when line is not a fence.
 func fenceMarker(line string) string {
@@ -212,7 +228,7 @@ func paragraphs(text string) []string {
 	var (
 		paras []string
 		cur   []string
-		fence string
+		fence codeFence
 	)
 	flush := func() {
 		if p := strings.TrimSpace(strings.Join(cur, "\n")); p != "" {
@@ -221,13 +237,7 @@ func paragraphs(text string) []string {
 		cur = cur[:0]
 	}
 	for _, line := range strings.Split(text, "\n") {
-		if marker := fenceMarker(line); marker != "" {
-			if fence == "" {
-				fence = marker
-			} else if strings.HasPrefix(marker, fence) {
-				fence = ""
-			}
-		}
+		fence.step(line)
 		if fence == "" && strings.TrimSpace(line) == "" {
 			flush()
 			continue
