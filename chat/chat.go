@@ -11,7 +11,12 @@
 // returns a Reply.
 package chat
 
-import "iter"
+import (
+	"context"
+	"iter"
+	"unicode"
+	"unicode/utf8"
+)
 
 // Message is one turn of a conversation.
 type Message struct {
@@ -59,4 +64,73 @@ type Reply struct {
 	// concatenated they form the answer. When the context given to Answer
 	// is cancelled, it yields the context's error once and stops.
 	Tokens iter.Seq2[string, error]
+}
+
+// Engine answers questions: the seam between the HTTP API and whatever
+// produces answers. The built-in Docs, the language-model engines of
+// chat/llm and a forker's own engine all implement it, and the handlers
+// know engines only through it.
+//
+// Answer returns an error before the first token (the handlers turn it
+// into a status code: see UpstreamError); an error during the answer is
+// yielded by Reply.Tokens instead. Tokens may be nil for an empty answer.
+// Implementations must be safe for concurrent use.
+type Engine interface {
+	Answer(ctx context.Context, q Query) (*Reply, error)
+}
+
+// EngineFunc adapts a plain function to an Engine, as http.HandlerFunc
+// does for handlers. With Stream, a function that computes a whole answer
+// becomes an engine in one line:
+//
+//	chat.EngineFunc(func(ctx context.Context, q chat.Query) (*chat.Reply, error) {
+//		return &chat.Reply{Tokens: chat.Stream(ctx, "You asked: "+q.Question)}, nil
+//	})
+type EngineFunc func(ctx context.Context, q Query) (*Reply, error)
+
+// Answer calls f.
+func (f EngineFunc) Answer(ctx context.Context, q Query) (*Reply, error) { return f(ctx, q) }
+
+// Stream yields a finished answer in chunks of one word each, every word
+// with the white space that follows it (line breaks included, so Markdown
+// keeps its shape): the chunks concatenated are text exactly. It stops
+// with ctx's error, yielded once, as soon as ctx is done.
+func Stream(ctx context.Context, text string) iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		for len(text) > 0 {
+			if err := ctx.Err(); err != nil {
+				yield("", err)
+				return
+			}
+			n := wordEnd(text)
+			if !yield(text[:n], nil) {
+				return
+			}
+			text = text[n:]
+		}
+	}
+}
+
+// wordEnd is the length of s's first chunk: leading space, a word, and
+// the space after it.
+func wordEnd(s string) int {
+	i := 0
+	for inWord := false; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		space := unicode.IsSpace(r)
+		if !space {
+			if inWord && i > 0 && isSpaceBefore(s, i) {
+				return i
+			}
+			inWord = true
+		}
+		i += size
+	}
+	return i
+}
+
+// isSpaceBefore reports whether the rune just before byte i is space.
+func isSpaceBefore(s string, i int) bool {
+	r, _ := utf8.DecodeLastRuneInString(s[:i])
+	return unicode.IsSpace(r)
 }

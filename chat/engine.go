@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"iter"
 	"math"
 	"slices"
 	"strings"
@@ -91,7 +90,7 @@ func (d *Docs) Answer(ctx context.Context, q Query) (*Reply, error) {
 	if len(hits) > 0 {
 		text = compose(ix, hits, terms)
 	}
-	return &Reply{Sources: sources(hits), Tokens: stream(ctx, text)}, nil
+	return &Reply{Sources: sources(hits), Tokens: Stream(ctx, text)}, nil
 }
 
 // retrieve searches ix for q and returns the hits with the weighted terms
@@ -386,24 +385,4 @@ func excerpt(text string) string {
 		b.WriteString(w)
 	}
 	return b.String()
-}
-
-// stream yields text word by word, each word with the space after it, and
-// stops with ctx's error as soon as ctx is done.
-func stream(ctx context.Context, text string) iter.Seq2[string, error] {
-	words := strings.Fields(text)
-	return func(yield func(string, error) bool) {
-		for i, w := range words {
-			if err := ctx.Err(); err != nil {
-				yield("", err)
-				return
-			}
-			if i < len(words)-1 {
-				w += " "
-			}
-			if !yield(w, nil) {
-				return
-			}
-		}
-	}
 }
