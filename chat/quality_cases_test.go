@@ -1,0 +1,129 @@
+package chat
+
+// The questions TestQuality asks, per corpus, in two halves: the engine
+// may be tuned on the development half only; the test half measures
+// whether that tuning generalises. The questions of the foreign corpora
+// were written from the documents as a user would ask them, before the
+// engine was tuned on them, and the test halves are not changed after
+// seeing results.
+//
+// A case with no want is off-topic: the documents do not cover it, and
+// the answer must come with no sources. want lists every section that
+// answers the question (two when the documents say the same thing
+// twice); fact is a piece of text the answer must contain, compared
+// without regard to case or runs of white space. history holds earlier
+// user questions, oldest first: the harness asks them first and puts
+// each with the engine's own answer into the history, as a chat would.
+
+// qualityCase is one question of a quality corpus.
+type qualityCase struct {
+	question string
+	history  []string
+	want     []section // any of these is right; none for off-topic
+	fact     string    // "" when only the sources are judged
+}
+
+// on is shorthand for one expected section.
+func on(name, heading string) []section { return []section{{name, heading}} }
+
+// chiDev and chiTest ask about the READMEs of chi, httprate, cors and
+// httprate-redis (testdata/chi).
+var chiDev = []qualityCase{
+	{question: "how to add a middleware to a single route only", want: on("chi.md", "Router interface"), fact: "With adds inline middlewares"},
+	{question: "what does the Heartbeat middleware do", want: on("chi.md", "Core middlewares"), fact: "Monitoring endpoint"},
+	{question: "how do i write my own middleware", want: on("chi.md", "Middleware handlers"), fact: "func MyMiddleware"},
+	{question: "does chi have external dependencies", want: on("chi.md", "Features"), fact: "No external dependencies"},
+	{question: "how do i rate limit by ip and url path", want: on("httprate.md", "Rate limit by IP and URL path (aka endpoint)"), fact: "KeyByEndpoint"},
+	{question: "return a custom json error when the key function fails", want: on("httprate.md", "Send specific response on errors"), fact: "WithErrorHandler"},
+	{question: "custom header names for the rate limit headers", want: on("httprate.md", "Send custom response headers"), fact: "WithResponseHeaders"},
+	{question: "which algorithm does httprate use", want: on("httprate.md", ""), fact: "Sliding Window Counter"},
+	{question: "why is LimitByRealIP deprecated", want: on("httprate.md", ""), fact: "spoof"},
+	{question: "ipv6 clients rotating addresses to bypass the limit", want: on("httprate.md", "Rate limit by client IP behind a proxy"), fact: "/64"},
+	{question: "cors middlware inside a route group doesnt work", want: on("cors.md", ""), fact: "top-level middleware"},
+	{question: "how do i get a request id for each request", want: on("chi.md", "Core middlewares"), fact: "RequestID"},
+	{question: "what number do i pass to ClientIPFromXFFTrustedProxies", want: on("chi.md", "Choosing a ClientIP middleware"), fact: "numTrustedProxies"},
+	{question: "what if I don't know the removal date yet?", history: []string{"how do I set the Sunset header"}, want: on("chi.md", "Deprecating and removing a route"), fact: "no removal date yet"},
+	{question: "show me an example of using it", history: []string{"how to install the cors package"}, want: on("cors.md", "Usage"), fact: "cors.Handler"},
+	{question: "which middleware gzips responses", want: on("chi.md", "Core middlewares"), fact: "Compress"},
+	{question: "how does chi match routes internally", want: on("chi.md", "Router interface"), fact: "Radix trie"},
+	{question: "how to make pancakes"},
+	{question: "what's the weather in paris"},
+	{question: "install tensorflow on windows"},
+	{question: "write me a poem about cats"},
+	{question: "how tall is mount everest"},
+}
+
+var chiTest = []qualityCase{
+	{question: "how do i install chi?", want: on("chi.md", "Install"), fact: "go get -u github.com/go-chi/chi/v5"},
+	{question: "what are the main features of chi?", want: on("chi.md", "Features"), fact: "Lightweight"},
+	{question: "how can i read a url parameter like userID in my handler", want: on("chi.md", "URL parameters"), fact: `chi.URLParam(r, "userID")`},
+	{question: "which middleware should i use behind cloudflare", want: []section{{"chi.md", "Choosing a ClientIP middleware"}, {"httprate.md", "Rate limit by client IP behind a proxy"}}, fact: "CF-Connecting-IP"},
+	{question: "is the RealIP middleware safe to use?", want: []section{{"chi.md", "Choosing a ClientIP middleware"}, {"chi.md", "Core middlewares"}}, fact: "spoofing"},
+	{question: "how do i limit the number of concurrent requests", want: on("chi.md", "Core middlewares"), fact: "Throttle"},
+	{question: "how to rate limit login attempts by username", want: on("httprate.md", "Rate limit by request payload"), fact: "RespondOnLimit"},
+	{question: "change the response body when a client is rate limited", want: on("httprate.md", "Send specific response for rate-limited requests"), fact: "WithLimitHandler"},
+	{question: "how do i stop httprate from sending the X-RateLimit headers", want: on("httprate.md", "Omit response headers"), fact: "httprate.ResponseHeaders{}"},
+	{question: "share the rate limit across several servers with redis", want: on("httprate-redis.md", "Example"), fact: "WithRedisLimitCounter"},
+	{question: "cors allowed origins exmaple", want: on("cors.md", "Usage"), fact: "AllowedOrigins"},
+	{question: "what happens if no ClientIPFrom middleware is installed before the limiter", want: on("httprate.md", "Rate limit by client IP behind a proxy"), fact: "single global rate-limit bucket"},
+	{question: "and once it is removed?", history: []string{"how do i deprecate an old route?"}, want: on("chi.md", "Deprecating and removing a route"), fact: "410 Gone"},
+	{question: "what about by a custom header?", history: []string{"how do I rate limit by IP and endpoint"}, want: on("httprate.md", "Rate limit by arbitrary keys"), fact: "X-Access-Token"},
+	{question: "how fast is chi, any benchmarks?", want: on("chi.md", "Benchmarks"), fact: "BenchmarkChi_Param"},
+	{question: "how do i bake sourdough bread"},
+	{question: "who won the world cup in 2018"},
+	{question: "what is the capital of australia"},
+	{question: "how do i connect to a postgres database"},
+	{question: "recommend a good sci-fi movie"},
+}
+
+// pipDev and pipTest ask about pages of the pip user guide (testdata/pip).
+var pipDev = []qualityCase{
+	{question: "upgrade pip to the latest version", want: on("installation.md", "Upgrading `pip`"), fact: "pip install --upgrade pip"},
+	{question: "where is pip.conf on mac", want: on("configuration.md", "Location"), fact: "/Library/Application Support/pip/pip.conf"},
+	{question: "use a different config file with an environment variable", want: on("configuration.md", "`PIP_CONFIG_FILE`"), fact: "PIP_CONFIG_FILE"},
+	{question: "in what order are config files loaded", want: on("configuration.md", "Loading order"), fact: "`PIP_CONFIG_FILE`, if given"},
+	{question: "netrc file example", want: on("authentication.md", "netrc support"), fact: "machine example.com"},
+	{question: "use the system certificate store instead of certifi", want: on("https-certificates.md", "Using system certificate stores"), fact: "--use-feature=truststore"},
+	{question: "point pip at a custom CA bundle", want: on("https-certificates.md", "Using a specific certificate store"), fact: "--cert"},
+	{question: "difference between an editable and a regular install", want: []section{{"local-project-installs.md", ""}, {"local-project-installs.md", "Editable installs"}, {"local-project-installs.md", "Regular installs"}}, fact: "editable"},
+	{question: "manage a venv that has no pip in it", want: on("python-option.md", ""), fact: "--python"},
+	{question: "requirement that only applies to an older python version", want: on("requirement-specifiers.md", "Examples"), fact: "python_version"},
+	{question: "offline install from a wheelhouse", want: on("repeatable-installs.md", "Using a wheelhouse (AKA Installation Bundles)"), fact: "--no-index"},
+	{question: "why is the wheel cache disabled when using hashes", want: on("secure-installs.md", "Interaction with caching"), fact: "hash mismatch"},
+	{question: "what to use instead of python setup.py install", want: on("secure-installs.md", "Do not use setuptools directly"), fact: "pip install --no-deps ."},
+	{question: "see how big the cache is and where it is", want: on("caching.md", "General overview"), fact: "pip cache info"},
+	{question: "can I have more than one hash per package?", history: []string{"how do i enable hash checking mode"}, want: on("secure-installs.md", "Multiple hashes per package"), fact: "multiple hashes"},
+	{question: "and on linux?", history: []string{"where is the config file on windows"}, want: on("configuration.md", "Location"), fact: "$HOME/.config/pip/pip.conf"},
+	{question: "uninstal a pakage", want: on("getting-started.md", "Uninstall a package"), fact: "pip uninstall"},
+	{question: "which git url schemes are supported", want: on("vcs-support.md", "Git"), fact: "git+https"},
+	{question: "how to bake a cake"},
+	{question: "what's the score of the game tonight"},
+	{question: "translate good morning to german"},
+	{question: "best laptop for gaming"},
+	{question: "how do i learn to swim"},
+}
+
+var pipTest = []qualityCase{
+	{question: "where does pip store its cache on linux", want: on("caching.md", "Default paths"), fact: "~/.cache/pip"},
+	{question: "how do i clear pip's cache", want: on("caching.md", "Removing the cache"), fact: "pip cache purge"},
+	{question: "how to install pip if python doesnt have it", want: []section{{"installation.md", "Supported Methods"}, {"installation.md", "`ensurepip`"}}, fact: "ensurepip"},
+	{question: "which python versions are supported", want: on("installation.md", "Compatibility"), fact: "3.7"},
+	{question: "how do I put my password in the index url", want: on("authentication.md", "Basic HTTP authentication"), fact: "https://username:password@"},
+	{question: "my password contains a slash", want: on("authentication.md", "Percent-encoding special characters"), fact: "%2F"},
+	{question: "can pip use credentials from keyring", want: on("authentication.md", "Keyring Support"), fact: "keyring set"},
+	{question: "set a timeout in the config file", want: []section{{"configuration.md", "Naming"}, {"configuration.md", "Per-command section"}}, fact: "timeout = 60"},
+	{question: "what environment variable sets the default timeout", want: on("configuration.md", "Environment Variables"), fact: "PIP_DEFAULT_TIMEOUT"},
+	{question: "which wins, a command line option or an environment variable?", want: on("configuration.md", "Precedence / Override order"), fact: "Command line options override environment variables"},
+	{question: "certificate verify failed: unable to get local issuer certificate", want: on("https-certificates.md", "When to use"), fact: "truststore"},
+	{question: "install my project in develop mode so my changes show up", want: on("local-project-installs.md", "Editable installs"), fact: "pip install -e"},
+	{question: "how to pin versions in a requirements file", want: on("repeatable-installs.md", "Pinning the package versions"), fact: "SomePackage == 1.2.3"},
+	{question: "what hash algorithm should i use with --require-hashes", want: on("secure-installs.md", "Hash algorithms"), fact: "sha256"},
+	{question: "how do I pick a specific branch or tag?", history: []string{"how do I install from a git repo?"}, want: on("vcs-support.md", "Git"), fact: "@v1.0"},
+	{question: "is that recommended?", history: []string{"how can i disable pip's cache"}, want: on("caching.md", "Disabling caching"), fact: "disable pip's caching unless"},
+	{question: "instal pakage from requirments file", want: on("getting-started.md", "Install multiple packages using a requirements file"), fact: "pip install -r requirements.txt"},
+	{question: "how do i train a neural network"},
+	{question: "what's a good recipe for lasagna"},
+	{question: "who is the president of france"},
+	{question: "how to fix a flat bicycle tire"},
+	{question: "install docker on ubuntu"},
+}
