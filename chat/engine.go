@@ -1,7 +1,6 @@
 package chat
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -21,22 +20,11 @@ const (
 	// answerPassages is how many passages Docs draws an answer from and
 	// returns as sources.
 	answerPassages = 3
-	// maxSentences is the most sentences an answer has.
-	maxSentences = 3
 	// maxExcerpt is the longest Source.Excerpt in bytes, before the ellipsis.
 	maxExcerpt = 240
 	// followUpWeight is the weight of words taken from the previous
 	// question when a follow-up is expanded, against 1 for its own words.
 	followUpWeight = 0.5
-	// centrality is the weight of a sentence's heading terms against
-	// the question's terms when sentences are scored.
-	centrality = 0.2
-	// minSentenceShare is the share of the best sentence's score another
-	// sentence needs to join the answer.
-	minSentenceShare = 0.5
-	// shortQuestion is the most content words a question may have and
-	// still be treated as a follow-up of the previous one.
-	shortQuestion = 2
 )
 
 // Docs is the built-in answer engine, "docs": it answers from an Index
@@ -88,28 +76,33 @@ func (d *Docs) Answer(ctx context.Context, q Query) (*Reply, error) {
 	hits, terms := retrieve(ix, q, answerPassages)
 	text := NotCovered
 	if len(hits) > 0 {
-		text = compose(ix, hits, terms)
+		text = compose(ix, q.Question, hits, terms)
 	}
 	return &Reply{Sources: sources(hits), Tokens: Stream(ctx, text)}, nil
 }
 
 // retrieve searches ix for q and returns the hits with the weighted terms
-// they were found with. A question that looks like a follow-up (it says
-// "it" or "that", is very short, or finds nothing by itself) is searched
-// again with the words of the previous user message added at a lower
-// weight, provided the question's own words are known to the documents.
-// That keeps "what about the weather?" unanswered after a good question.
+// they were found with. A question that leans on the previous one (it
+// finds nothing by itself, says "it" or "that", starts with "and" or
+// "what about", or has at most one word of its own) is searched again
+// with the words of the earlier user messages added at a lower weight,
+// provided the question's own words are known to the documents. A
+// question that stands on its own is never changed by the history, and
+// "what about the weather?" stays unanswered after a good question.
 func retrieve(ix *Index, q Query, k int) ([]Hit, map[string]float64) {
 	if ix == nil || k <= 0 {
 		return nil, nil
 	}
 	own := ix.parse(q.Question)
 	hits := ix.search(own, k)
-	prev := lastUserMessage(q.Recent())
-	if prev == "" || !isFollowUp(q.Question, own, hits) || own.known < minKnownShare*own.content {
+	prev := earlierQuestions(q.Recent())
+	if len(prev) == 0 || !isFollowUp(q.Question, own, hits) || own.known < minKnownShare*own.content {
 		return hits, own.weights
 	}
-	combined := own.followUp(ix.parse(prev))
+	combined := own
+	for _, p := range prev {
+		combined = combined.followUp(ix.parse(p))
+	}
 	if expanded := ix.search(combined, k); len(expanded) > 0 {
 		return expanded, combined.weights
 	}
@@ -145,157 +138,57 @@ func (q query) followUp(earlier query) query {
 
 // isFollowUp reports whether question seems to lean on the previous one.
 func isFollowUp(question string, q query, hits []Hit) bool {
-	if len(hits) == 0 || q.content <= shortQuestion {
+	if len(hits) == 0 || q.content <= 1 {
 		return true
 	}
-	for _, w := range rawWords(question) {
-		if isPronoun(strings.ToLower(w)) {
+	words := rawWords(strings.ToLower(question))
+	if len(words) > 0 && (words[0] == "and" || words[0] == "also" || words[0] == "or") {
+		return true
+	}
+	for i, w := range words {
+		if isPronoun(w) {
+			return true
+		}
+		if i > 0 && (w == "about" && (words[i-1] == "what" || words[i-1] == "how")) {
+			return true
+		}
+		if i > 0 && (w == "one" || w == "ones") && (words[i-1] == "other" || words[i-1] == "that" || words[i-1] == "this") {
 			return true
 		}
 	}
 	return false
 }
 
-// lastUserMessage returns the content of the last user message in
-// history (already cut to Query.Recent), or "".
-func lastUserMessage(history []Message) string {
-	for i := len(history) - 1; i >= 0; i-- {
-		if history[i].Role == "user" && strings.TrimSpace(history[i].Content) != "" {
-			return history[i].Content
+// earlierQuestions returns the last user message of history (already cut
+// to Query.Recent), and the one before it too when the last leans on it
+// itself ("and on Railway?"), newest first; none when history has no
+// user message.
+func earlierQuestions(history []Message) []string {
+	var out []string
+	for i := len(history) - 1; i >= 0 && len(out) < 2; i-- {
+		m := history[i]
+		if m.Role != "user" || strings.TrimSpace(m.Content) == "" {
+			continue
 		}
-	}
-	return ""
-}
-
-// compose picks the sentences of hits that best match terms and joins
-// them into an answer.
-//
-// A sentence scores the idf of the question's terms it contains, plus a
-// little for the terms of its own heading, which favours the sentence
-// that states what a section is about. The score is scaled by how well
-// its passage ranked. The best sentence is always used; others join it
-// when they score at least half as much. Sentences of one passage keep
-// their reading order, and passages come in the order of their best
-// sentence.
-func compose(ix *Index, hits []Hit, terms map[string]float64) string {
-	type candidate struct {
-		text      string
-		score     float64
-		rank, pos int
-	}
-	var cands []candidate
-	for rank, h := range hits {
-		heading := make(map[string]bool)
-		for _, t := range tokenize(h.Passage.Heading) {
-			heading[t.term] = true
-		}
-		for pos, s := range sentences(h.Passage.Text) {
-			seen := make(map[string]bool)
-			var score, central float64
-			for _, t := range tokenize(s) {
-				if seen[t.term] {
-					continue
-				}
-				seen[t.term] = true
-				score += terms[t.term] * ix.idf(t.term)
-				if heading[t.term] {
-					central += ix.idf(t.term)
-				}
-			}
-			if score > 0 {
-				score = (score + centrality*central) * h.Score / hits[0].Score
-			}
-			cands = append(cands, candidate{s, score, rank, pos})
-		}
-	}
-	if len(cands) == 0 {
-		return NotCovered
-	}
-	slices.SortStableFunc(cands, func(a, b candidate) int { return cmp.Compare(b.score, a.score) })
-	if cands[0].score == 0 {
-		// Only the heading or title matched: the top passage's opening
-		// sentence is the best summary of what it is about.
-		for _, c := range cands {
-			if c.rank == 0 && c.pos == 0 {
-				return c.text
-			}
-		}
-		return cands[0].text
-	}
-	var chosen []candidate
-	seen := make(map[string]bool)
-	for _, c := range cands {
-		if len(chosen) == maxSentences || c.score < minSentenceShare*cands[0].score {
+		out = append(out, m.Content)
+		if !leansBack(m.Content) {
 			break
 		}
-		if !seen[c.text] {
-			seen[c.text] = true
-			chosen = append(chosen, c)
-		}
 	}
-	// chosen is best first; order the passages by their first appearance.
-	order := make(map[int]int)
-	for _, c := range chosen {
-		if _, ok := order[c.rank]; !ok {
-			order[c.rank] = len(order)
-		}
-	}
-	slices.SortFunc(chosen, func(a, b candidate) int {
-		return cmp.Or(cmp.Compare(order[a.rank], order[b.rank]), cmp.Compare(a.pos, b.pos))
-	})
-	parts := make([]string, len(chosen))
-	for i, c := range chosen {
-		parts[i] = c.text
-	}
-	return strings.Join(parts, " ")
+	return out
 }
 
-// sentences returns the sentences of a passage's Markdown as plain lines:
-// prose split at sentence ends, each list item on its own, code blocks,
-// tables and headings left out, and sentences that only introduce a list
-// dropped, since the list is not quoted with them.
-func sentences(text string) []string {
-	var (
-		out   []string
-		unit  []string
-		fence string
-	)
-	flush := func() {
-		for _, s := range splitSentences(strings.Join(unit, " ")) {
-			if strings.HasSuffix(s, ":") || len(strings.Fields(s)) < 4 {
-				continue
-			}
-			if last := s[len(s)-1]; last != '.' && last != '!' && last != '?' {
-				s += "."
-			}
-			out = append(out, s)
-		}
-		unit = unit[:0]
+// leansBack reports whether a question, seen without an index, points
+// back at an earlier one: it starts with "and" or says "it" or "that".
+func leansBack(question string) bool {
+	words := rawWords(strings.ToLower(question))
+	if len(words) == 0 {
+		return false
 	}
-	for _, line := range strings.Split(text, "\n") {
-		if marker := fenceMarker(line); marker != "" {
-			flush()
-			if fence == "" {
-				fence = marker
-			} else if strings.HasPrefix(marker, fence) {
-				fence = ""
-			}
-			continue
-		}
-		t := strings.TrimSpace(line)
-		if fence != "" || t == "" || strings.HasPrefix(t, "|") || strings.HasPrefix(t, "#") {
-			flush()
-			continue
-		}
-		if item, ok := listItem(t); ok {
-			flush()
-			t = item
-		}
-		t = strings.ReplaceAll(strings.ReplaceAll(t, "**", ""), "__", "")
-		unit = append(unit, t)
+	if words[0] == "and" || words[0] == "also" || words[0] == "or" {
+		return true
 	}
-	flush()
-	return out
+	return slices.ContainsFunc(words, isPronoun)
 }
 
 // listItem returns the text of a Markdown list item or quote line.
@@ -310,27 +203,6 @@ func listItem(line string) (string, bool) {
 		return strings.TrimSpace(line[i+2:]), true
 	}
 	return line, false
-}
-
-// splitSentences splits prose after '.', '!' or '?' when a space and a
-// capital letter, digit or quote follow, so "e.g. the" and "1.5 s" stay
-// whole.
-func splitSentences(s string) []string {
-	var out []string
-	start := 0
-	for i := 0; i < len(s)-2; i++ {
-		if (s[i] == '.' || s[i] == '!' || s[i] == '?') && s[i+1] == ' ' {
-			next, _ := utf8.DecodeRuneInString(s[i+2:])
-			if unicode.IsUpper(next) || unicode.IsDigit(next) || next == '`' || next == '"' {
-				out = append(out, strings.TrimSpace(s[start:i+1]))
-				start = i + 2
-			}
-		}
-	}
-	if rest := strings.TrimSpace(s[start:]); rest != "" {
-		out = append(out, rest)
-	}
-	return out
 }
 
 // sources turns hits into sources with plain-text excerpts.

@@ -8,22 +8,39 @@ import (
 	"unicode/utf8"
 )
 
-// BM25 parameters: k1 sets how quickly repeated terms stop adding score,
-// b how strongly long passages are penalised. These are the usual values.
+// BM25F parameters. Each field of a passage is length-normalised on its
+// own (b per field) and weighted (w per field) before the usual BM25
+// saturation (k1) is applied to their sum, so a word in a short heading
+// counts for more than the same word in a long body, and a long body does
+// not drown its heading. The heading field holds the passage's heading and
+// the heading of the section it sits in; the title field the document's
+// title.
 const (
 	bm25K1 = 1.2
-	bm25B  = 0.75
+
+	bodyWeight  = 1.0
+	bodyB       = 0.75
+	headWeight  = 3.0
+	headB       = 0.3
+	titleWeight = 1.0
+	titleB      = 0.3
+
+	// headingBonus is earned outright, times the word's idf, by a
+	// passage whose own heading holds a word of the question: headings
+	// say what a section is about better than any sentence in it, and
+	// saturation would otherwise cap that.
+	headingBonus = 0.5
 )
 
-// Field weights. A word of a section's heading counts as headingWeight
-// occurrences in its text, and a word of the document's title as
-// titleWeight. Because BM25 saturates repeated words, a heading match also
-// earns headingBonus times the word's idf outright: headings say what a
-// section is about better than any sentence in it.
+// fileShareDamping is the factor on the idf of a word that occurs in
+// every file of the folder. A product name used on every page ("pip",
+// "chi") says little about which page answers, yet as it is missing from
+// some sections it keeps a high idf and outweighs the rest of a short
+// question. It applies when the folder has at least minFilesForDamping
+// files.
 const (
-	headingWeight = 3
-	titleWeight   = 1
-	headingBonus  = 0.5
+	fileShareDamping   = 0.5
+	minFilesForDamping = 3
 )
 
 // Words shorter than minCorrectable are never typo-corrected: a short
@@ -32,8 +49,8 @@ const (
 const minCorrectable = 5
 
 // Relevance threshold. A question gets hits only when
-//   - at least minKnownShare of its content words are known to the index,
-//     a word fixed by typo correction counting half;
+//   - more than minKnownShare of its content words are known to the index,
+//     a word fixed by typo correction counting correctedShare;
 //   - the best passage scores at least minScore; and
 //   - some returned passage holds at least minCoverage of the question's
 //     words, weighted by idf, so that known words scattered over unrelated
@@ -41,73 +58,118 @@ const minCorrectable = 5
 //
 // Passages scoring below minRelative of the best are left out, so that a
 // weak last match does not dilute the answer.
+//
+// unknownWeight is the weight of a word the documents never use, as a
+// share of the highest idf.
 const (
-	minKnownShare = 0.5
-	minScore      = 1.0
-	minCoverage   = 0.5
-	minRelative   = 0.2
+	correctedShare = 0.75
+	unknownWeight  = 0.75
+	minKnownShare  = 0.5
+	minScore       = 1.0
+	minCoverage    = 0.5
+	minRelative    = 0.2
 )
 
-// Hit is a passage found by Search and its BM25 score.
+// Hit is a passage found by Search and its BM25F score.
 type Hit struct {
 	Passage Passage
 	Score   float64
 }
 
-// Index is a BM25 index over passages. It is immutable once built and safe
-// for concurrent use. A nil *Index finds nothing.
+// Index is a BM25F index over passages. It is immutable once built and
+// safe for concurrent use. A nil *Index finds nothing.
 type Index struct {
 	passages []Passage
 	postings map[string][]posting // term -> passages holding it
-	lens     []float64            // weighted length of each passage
-	avgLen   float64
-	words    map[string]string // lower-cased word as written -> its term, for typo correction
-	byLen    map[int][]string  // the keys of words grouped by rune count, sorted
+	lens     [][numFields]float64 // length of each field of each passage, in words
+	avgLen   [numFields]float64
+	damping  map[string]float64 // term -> idf factor below 1, for terms in most files
+	words    map[string]string  // lower-cased word as written -> its term, for typo correction
+	byLen    map[int][]string   // the keys of words grouped by rune count, sorted
 }
 
+// The fields of a passage, indexes into posting.tf and Index.lens.
+const (
+	fieldBody = iota
+	fieldHead
+	fieldTitle
+	numFields
+)
+
 type posting struct {
-	doc       int     // index into passages
-	tf        float64 // weighted term frequency
-	inHeading bool    // the term is in the passage's heading
+	doc       int                // index into passages
+	tf        [numFields]float32 // occurrences in each field
+	inHeading bool               // the term is in the passage's own heading
 }
 
 // NewIndex builds an index over passages, which it keeps and never
-// modifies. Text, heading and title are all searched, with the heading
-// weighted up.
+// modifies. Text, heading, parent heading and title are all searched, as
+// fields of their own. Link reference definitions ("[x]: https://...")
+// are not indexed: they repeat link targets, not content.
 func NewIndex(passages []Passage) *Index {
 	ix := &Index{
 		passages: passages,
 		postings: make(map[string][]posting),
-		lens:     make([]float64, len(passages)),
+		lens:     make([][numFields]float64, len(passages)),
+		damping:  make(map[string]float64),
 		words:    make(map[string]string),
 		byLen:    make(map[int][]string),
 	}
-	var total float64
+	var total [numFields]float64
+	files := make(map[string]map[string]bool) // term -> files holding it
 	for i, p := range passages {
-		tf := make(map[string]float64)
-		add := func(text string, weight float64) {
+		tf := make(map[string]*posting)
+		add := func(text string, field int) {
 			for _, t := range tokenize(text) {
-				tf[t.term] += weight
-				ix.lens[i] += weight
+				pt := tf[t.term]
+				if pt == nil {
+					pt = &posting{doc: i}
+					tf[t.term] = pt
+				}
+				pt.tf[field]++
+				ix.lens[i][field]++
 				if !t.whole {
 					ix.words[t.surface] = t.term
 				}
 			}
 		}
-		add(p.Text, 1)
-		add(p.Heading, headingWeight)
-		add(p.Title, titleWeight)
-		total += ix.lens[i]
-		inHeading := make(map[string]bool)
-		for _, t := range tokenize(p.Heading) {
-			inHeading[t.term] = true
+		add(indexedText(p.Text), fieldBody)
+		add(p.Heading, fieldHead)
+		add(p.Parent, fieldHead)
+		add(p.Title, fieldTitle)
+		for f := range numFields {
+			total[f] += ix.lens[i][f]
 		}
-		for term, f := range tf {
-			ix.postings[term] = append(ix.postings[term], posting{doc: i, tf: f, inHeading: inHeading[term]})
+		for _, t := range tokenize(p.Heading) {
+			if pt := tf[t.term]; pt != nil {
+				pt.inHeading = true
+			}
+		}
+		for term, pt := range tf {
+			ix.postings[term] = append(ix.postings[term], *pt)
+			if files[term] == nil {
+				files[term] = make(map[string]bool)
+			}
+			files[term][p.Name] = true
 		}
 	}
 	if len(passages) > 0 {
-		ix.avgLen = total / float64(len(passages))
+		for f := range numFields {
+			ix.avgLen[f] = max(total[f]/float64(len(passages)), 1)
+		}
+	}
+	allFiles := make(map[string]bool)
+	for _, p := range passages {
+		allFiles[p.Name] = true
+	}
+	if n := len(allFiles); n >= minFilesForDamping {
+		for term, fs := range files {
+			if len(fs) > 1 {
+				if len(fs) == n {
+					ix.damping[term] = fileShareDamping
+				}
+			}
+		}
 	}
 	for w := range ix.words {
 		n := utf8.RuneCountInString(w)
@@ -119,7 +181,7 @@ func NewIndex(passages []Passage) *Index {
 	return ix
 }
 
-// Search returns up to k passages ranked by BM25, best first, with their
+// Search returns up to k passages ranked by BM25F, best first, with their
 // scores. Query words are lower-cased, stemmed and stripped of stop words;
 // a word the documents never use is replaced by the closest one they do
 // (one typo allowed, two for words of seven letters or more) or split in
@@ -170,7 +232,7 @@ func (ix *Index) parse(text string) query {
 			continue
 		}
 		if term := ix.correct(t.surface); term != "" {
-			q.known += 0.5
+			q.known += correctedShare
 			q.weights[term]++
 		} else if a, b := ix.split(t.surface); a != "" {
 			q.known++
@@ -250,25 +312,32 @@ func (ix *Index) idf1() float64 {
 	return math.Log(1 + (n-0.5)/1.5)
 }
 
-// idf returns the BM25 inverse document frequency of term, 0 when absent.
+// idf returns the BM25 inverse document frequency of term, 0 when absent,
+// damped for a term found in most files.
 func (ix *Index) idf(term string) float64 {
 	df := float64(len(ix.postings[term]))
 	if df == 0 {
 		return 0
 	}
 	n := float64(len(ix.passages))
-	return math.Log(1 + (n-df+0.5)/(df+0.5))
+	idf := math.Log(1 + (n-df+0.5)/(df+0.5))
+	if d, ok := ix.damping[term]; ok {
+		idf *= d
+	}
+	return idf
 }
 
 // search scores every passage holding a term of q and returns the best k
 // that pass the relevance threshold.
 func (ix *Index) search(q query, k int) []Hit {
-	if len(q.weights) == 0 || q.known < minKnownShare*q.content {
+	if len(q.weights) == 0 || q.known <= minKnownShare*q.content {
 		return nil
 	}
-	// An unknown word weighs as much as the rarest known one: missing it
-	// is missing the most specific part of the question.
-	total := q.unknown * ix.idf1()
+	// An unknown word weighs nearly as much as the rarest known one:
+	// missing it is missing a specific part of the question.
+	total := q.unknown * unknownWeight * ix.idf1()
+	fieldWeight := [numFields]float64{bodyWeight, headWeight, titleWeight}
+	fieldB := [numFields]float64{bodyB, headB, titleB}
 	scores := make(map[int]float64)
 	matched := make(map[int]float64) // idf mass of the question's words found in each passage
 	// Sorted terms add up the same way every time, so equal passages tie exactly.
@@ -278,8 +347,12 @@ func (ix *Index) search(q query, k int) []Hit {
 			total += w * idf
 		}
 		for _, p := range ix.postings[term] {
-			norm := bm25K1 * (1 - bm25B + bm25B*ix.lens[p.doc]/ix.avgLen)
-			scores[p.doc] += w * idf * p.tf * (bm25K1 + 1) / (p.tf + norm)
+			var tf float64
+			for f := range numFields {
+				norm := 1 - fieldB[f] + fieldB[f]*ix.lens[p.doc][f]/ix.avgLen[f]
+				tf += fieldWeight[f] * float64(p.tf[f]) / norm
+			}
+			scores[p.doc] += w * idf * tf * (bm25K1 + 1) / (tf + bm25K1)
 			if p.inHeading {
 				scores[p.doc] += w * idf * headingBonus
 			}

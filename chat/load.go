@@ -28,7 +28,10 @@ type Passage struct {
 	Name    string // file path within the loaded fs.FS, such as "rate-limiting.md"
 	Title   string // the document's "#" title, or the file name when it has none
 	Heading string // the "##" or "###" heading of the section; "" for the text before the first
-	Text    string // the section's Markdown, without its heading line
+	// Parent is the "##" heading a "###" section sits under, "" for
+	// others: "Default paths" under "Where is the cache stored".
+	Parent string
+	Text   string // the section's Markdown, without its heading line
 }
 
 // Load reads every .md and .txt file in fsys, descending into
@@ -96,26 +99,34 @@ func normalize(s string) string {
 func splitMarkdown(name, text string) []Passage {
 	text = stripFrontMatter(text)
 	type section struct {
-		heading string
-		lines   []string
+		heading, parent string
+		lines           []string
 	}
 	var (
 		title    string
 		sections []section
 		cur      section
 		fence    codeFence
+		level2   string // the last "##" heading
 	)
 	for _, line := range strings.Split(text, "\n") {
 		// A fence line is code, never a heading, and so is what it
 		// encloses.
 		if !fence.step(line) && fence == "" {
 			if level, h := atxHeading(line); level > 0 && level <= 3 {
+				h = plainHeading(h)
 				if level == 1 && title == "" {
 					title = h
 					continue
 				}
 				sections = append(sections, cur)
 				cur = section{heading: h}
+				switch level {
+				case 2:
+					level2 = h
+				case 3:
+					cur.parent = level2
+				}
 				continue
 			}
 		}
@@ -133,7 +144,7 @@ func splitMarkdown(name, text string) []Passage {
 			continue
 		}
 		for _, chunk := range chunkParagraphs(paragraphs(body), maxPassage, 0) {
-			passages = append(passages, Passage{Name: name, Title: title, Heading: s.heading, Text: chunk})
+			passages = append(passages, Passage{Name: name, Title: title, Heading: s.heading, Parent: s.parent, Text: chunk})
 		}
 	}
 	return passages
@@ -185,11 +196,16 @@ func (f *codeFence) step(line string) bool {
 }
 
 // fenceMarker returns the run of backticks or tildes that opens or closes
-// a fenced code block on line, or "" when line is not a fence.
+// a fenced code block on line, also after a list marker, or "" when line
+// is not a fence.
 func fenceMarker(line string) string {
 	t := strings.TrimLeft(line, " ")
 	if len(line)-len(t) > 3 {
 		return ""
+	}
+	// A list item may open with a fence: "- ```".
+	if item, ok := listItem(t); ok && !strings.HasPrefix(t, "> ") {
+		t = item
 	}
 	for _, c := range []string{"`", "~"} {
 		n := len(t) - len(strings.TrimLeft(t, c))
@@ -273,4 +289,73 @@ func chunkParagraphs(paras []string, maxBytes, maxParas int) []string {
 		chunks = append(chunks, strings.Join(cur, "\n\n"))
 	}
 	return chunks
+}
+
+// plainHeading returns a heading with its HTML tags replaced by their alt
+// text, if any: a README titled with a logo, "# <img alt="chi" ...>", is
+// titled "chi".
+func plainHeading(h string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(h, '<')
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(h[i:], '>')
+		if j < 0 {
+			break
+		}
+		b.WriteString(h[:i])
+		if alt := attribute(h[i:i+j], "alt"); alt != "" {
+			b.WriteString(alt)
+		}
+		h = h[i+j+1:]
+	}
+	b.WriteString(h)
+	if t := strings.Join(strings.Fields(b.String()), " "); t != "" {
+		return t
+	}
+	return strings.TrimSpace(h)
+}
+
+// attribute returns the double-quoted value of attribute name in an HTML
+// tag, or "".
+func attribute(tag, name string) string {
+	key := name + `="`
+	i := strings.Index(tag, key)
+	if i < 0 {
+		return ""
+	}
+	rest := tag[i+len(key):]
+	if j := strings.IndexByte(rest, '"'); j >= 0 {
+		return rest[:j]
+	}
+	return ""
+}
+
+// indexedText returns text without its link reference definitions
+// ("[GoDoc]: https://..."), which name link targets, not content.
+func indexedText(text string) string {
+	if !strings.Contains(text, "]:") {
+		return text
+	}
+	lines := strings.Split(text, "\n")
+	kept := lines[:0]
+	for _, l := range lines {
+		if !isLinkDefinition(l) {
+			kept = append(kept, l)
+		}
+	}
+	return strings.Join(kept, "\n")
+}
+
+// isLinkDefinition reports whether line is a Markdown link reference
+// definition: "[label]: destination".
+func isLinkDefinition(line string) bool {
+	t := strings.TrimLeft(line, " ")
+	if len(line)-len(t) > 3 || !strings.HasPrefix(t, "[") || strings.HasPrefix(t, "[^") {
+		return false
+	}
+	end := strings.Index(t, "]:")
+	return end > 1 && !strings.Contains(t[1:end], "]")
 }

@@ -102,7 +102,7 @@ func TestSplitMarkdown(t *testing.T) {
 			want: []Passage{
 				{Heading: "", Text: "Intro text."},
 				{Heading: "First", Text: "One."},
-				{Heading: "Detail", Text: "Two."},
+				{Heading: "Detail", Parent: "First", Text: "Two."},
 				{Heading: "Second", Text: "Three."},
 			},
 		},

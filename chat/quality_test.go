@@ -1,6 +1,10 @@
 package chat
 
 import (
+	"io/fs"
+	"os"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/smartdocs-go/smartdocs/docs"
@@ -70,44 +74,219 @@ var qualityCases = []struct {
 	{"are bans shared between instances", section{"monitoring.md", "Bans and analytics with Redis or in memory"}},
 }
 
-// TestQuality measures retrieval over the bundled corpus: hit@1 is the
-// share of questions whose best passage is the expected section, hit@3
-// the share where it is among the first three.
+// ownDev and ownTest ask about the bundled documents (package docs):
+// qualityCases, which earlier tuning of the engine has seen, split by
+// alternating rows, plus follow-ups and off-topic questions.
+var ownDev, ownTest = splitOwn()
+
+func splitOwn() (dev, test []qualityCase) {
+	for i, c := range qualityCases {
+		qc := qualityCase{question: c.question, want: []section{c.want}}
+		if i%2 == 0 {
+			dev = append(dev, qc)
+		} else {
+			test = append(test, qc)
+		}
+	}
+	quota := on("rate-limiting.md", "What is limited and the default quota")
+	dev = append(dev,
+		qualityCase{question: "what is the default limit?", history: []string{"how do i change the rate limit", "and how do I set it on railway?"}, want: quota, fact: "3"},
+		qualityCase{question: "how do I set it?", history: []string{"what is REDIS_URL?"}, want: on("configuration.md", "REDIS_URL"), fact: "REDIS_URL"},
+		qualityCase{question: "what's the weather today"},
+		qualityCase{question: "tell me a joke"},
+		qualityCase{question: "install python on windows"},
+	)
+	test = append(test,
+		qualityCase{question: "and the default?", history: []string{"which port does the server listen on"}, want: on("configuration.md", "PORT"), fact: "7860"},
+		qualityCase{question: "who won the football game"},
+		qualityCase{question: "what is the capital of france"},
+		qualityCase{question: "best pizza in new york"},
+		qualityCase{question: "translate hello into spanish"},
+	)
+	return dev, test
+}
+
+// qualityCorpus is a folder of documents with its questions.
+type qualityCorpus struct {
+	name      string
+	fsys      fs.FS
+	dev, test []qualityCase
+	// foreign marks documents written by others, which the targets
+	// below are set for.
+	foreign bool
+}
+
+func qualityCorpora() []qualityCorpus {
+	return []qualityCorpus{
+		{name: "smartdocs (bundled)", fsys: docs.FS, dev: ownDev, test: ownTest},
+		{name: "chi (go-chi READMEs)", fsys: os.DirFS("testdata/chi/docs"), dev: chiDev, test: chiTest, foreign: true},
+		{name: "pip (pip user guide)", fsys: os.DirFS("testdata/pip/docs"), dev: pipDev, test: pipTest, foreign: true},
+	}
+}
+
+// qualityScore is what one split of a corpus scored. Each share is of
+// the questions it applies to: hit@k and fact of the on-topic ones (fact
+// of those that name one), offTopic of the off-topic ones.
+type qualityScore struct {
+	onTopic, withFact, offTopicN int
+	at1, at3, facts, offTopic    int
+}
+
+func share(n, of int) float64 {
+	if of == 0 {
+		return 1
+	}
+	return float64(n) / float64(of)
+}
+
+func (s qualityScore) hit1() float64     { return share(s.at1, s.onTopic) }
+func (s qualityScore) hit3() float64     { return share(s.at3, s.onTopic) }
+func (s qualityScore) fact() float64     { return share(s.facts, s.withFact) }
+func (s qualityScore) offShare() float64 { return share(s.offTopic, s.offTopicN) }
+
+// Targets on the test half of every foreign corpus (issue 11), and on the
+// bundled corpus as a whole (what it scored before this harness: hit@1
+// 0.96, hit@3 1.0 over qualityCases). The engine does not reach the
+// foreign targets yet, so TestQuality asserts them only when
+// CHAT_QUALITY_TARGETS is set; it always asserts the floors below, what
+// the engine reached when they were set, so that no change makes it
+// worse unnoticed.
+const (
+	targetHit1     = 0.9
+	targetFact     = 0.85
+	targetOffTopic = 0.9
+	ownHit1        = 0.94
+	ownHit3        = 0.98
+	ownFact        = 0.9
+
+	floorHit1 = 0.65
+	floorFact = 0.5
+)
+
+// TestQuality asks every corpus its questions through Docs.Answer, as the
+// chat does, and prints per corpus and split: source hit@1 and hit@3, the
+// share of answers containing the expected fact, and the share of
+// off-topic questions answered without sources. It fails when a floor,
+// or with CHAT_QUALITY_TARGETS set a target, is missed. Run with -v to
+// see the table and every miss.
 func TestQuality(t *testing.T) {
-	ix := bundledIndex(t)
-	var at1, at3 int
-	for _, c := range qualityCases {
-		hits := ix.Search(c.question, 3)
+	strict := os.Getenv("CHAT_QUALITY_TARGETS") != ""
+	t.Logf("%-22s %-5s %4s %6s %6s %6s %9s", "corpus", "split", "n", "hit@1", "hit@3", "fact", "off-topic")
+	for _, c := range qualityCorpora() {
+		passages, err := Load(c.fsys)
+		if err != nil {
+			t.Fatalf("Load(%s): %v", c.name, err)
+		}
+		d := NewDocs(NewIndex(passages))
+		var all qualityScore
+		for _, split := range []struct {
+			name  string
+			cases []qualityCase
+		}{{"dev", c.dev}, {"test", c.test}} {
+			s := scoreQuality(t, d, c.name+"/"+split.name, split.cases)
+			t.Logf("%-22s %-5s %4d %6.3f %6.3f %6.3f %9.3f", c.name, split.name, len(split.cases), s.hit1(), s.hit3(), s.fact(), s.offShare())
+			all.add(s)
+			if c.foreign && split.name == "test" {
+				hit1, fact := floorHit1, floorFact
+				if strict {
+					hit1, fact = targetHit1, targetFact
+				}
+				if s.hit1() < hit1 {
+					t.Errorf("%s test half: hit@1 = %.3f, want >= %.2f", c.name, s.hit1(), hit1)
+				}
+				if s.fact() < fact {
+					t.Errorf("%s test half: fact share = %.3f, want >= %.2f", c.name, s.fact(), fact)
+				}
+				if s.offShare() < targetOffTopic {
+					t.Errorf("%s test half: off-topic without sources = %.3f, want >= %.2f", c.name, s.offShare(), targetOffTopic)
+				}
+			}
+		}
+		if n := len(c.dev) + len(c.test); n < 30 {
+			t.Errorf("%s: got %d questions, want at least 30", c.name, n)
+		}
+		if !c.foreign {
+			if all.hit1() < ownHit1 || all.hit3() < ownHit3 || all.fact() < ownFact || all.offShare() < 1 {
+				t.Errorf("%s: hit@1 = %.3f, hit@3 = %.3f, fact = %.3f, off-topic = %.3f; want >= %.2f, %.2f, %.2f, 1",
+					c.name, all.hit1(), all.hit3(), all.fact(), all.offShare(), ownHit1, ownHit3, ownFact)
+			}
+		}
+	}
+}
+
+func (s *qualityScore) add(o qualityScore) {
+	s.onTopic += o.onTopic
+	s.withFact += o.withFact
+	s.offTopicN += o.offTopicN
+	s.at1 += o.at1
+	s.at3 += o.at3
+	s.facts += o.facts
+	s.offTopic += o.offTopic
+}
+
+// scoreQuality asks d every case and logs each miss.
+func scoreQuality(t *testing.T, d *Docs, label string, cases []qualityCase) qualityScore {
+	t.Helper()
+	var s qualityScore
+	for _, c := range cases {
+		var history []Message
+		for _, h := range c.history {
+			text, _ := answer(t, d, Query{Question: h, History: history})
+			history = append(history, Message{Role: "user", Content: h}, Message{Role: "assistant", Content: text})
+		}
+		text, srcs := answer(t, d, Query{Question: c.question, History: history})
+		if len(c.want) == 0 {
+			s.offTopicN++
+			if len(srcs) == 0 {
+				s.offTopic++
+			} else {
+				t.Logf("%s: %q is off-topic, got sources %v", label, c.question, sourceSections(srcs))
+			}
+			continue
+		}
+		s.onTopic++
 		rank := -1
-		for i, h := range hits {
-			if (section{h.Passage.Name, h.Passage.Heading}) == c.want {
+		for i, src := range srcs {
+			if slices.Contains(c.want, section{src.Name, src.Heading}) {
 				rank = i
 				break
 			}
 		}
 		switch {
 		case rank == 0:
-			at1++
-			at3++
+			s.at1++
+			s.at3++
 		case rank > 0:
-			at3++
-			t.Logf("%q: want %v at rank 1, got rank %d", c.question, c.want, rank+1)
+			s.at3++
+			t.Logf("%s: %q: want %v first, got rank %d of %v", label, c.question, c.want, rank+1, sourceSections(srcs))
 		default:
-			t.Logf("%q: want %v in the top 3, got %v", c.question, c.want, sections(hits))
+			t.Logf("%s: %q: want %v, got %v", label, c.question, c.want, sourceSections(srcs))
+		}
+		if c.fact != "" {
+			s.withFact++
+			if containsFold(text, c.fact) {
+				s.facts++
+			} else {
+				t.Logf("%s: %q: answer lacks %q:\n%s", label, c.question, c.fact, text)
+			}
 		}
 	}
-	n := float64(len(qualityCases))
-	hit1, hit3 := float64(at1)/n, float64(at3)/n
-	t.Logf("hit@1 = %.3f (%d/%d), hit@3 = %.3f (%d/%d)", hit1, at1, len(qualityCases), hit3, at3, len(qualityCases))
-	if len(qualityCases) < 30 {
-		t.Errorf("got %d quality cases, want at least 30", len(qualityCases))
+	return s
+}
+
+// containsFold reports whether text contains fact, ignoring case and
+// collapsing runs of white space.
+func containsFold(text, fact string) bool {
+	norm := func(s string) string { return strings.ToLower(strings.Join(strings.Fields(s), " ")) }
+	return strings.Contains(norm(text), norm(fact))
+}
+
+func sourceSections(srcs []Source) []section {
+	out := make([]section, len(srcs))
+	for i, s := range srcs {
+		out[i] = section{s.Name, s.Heading}
 	}
-	if hit1 < 0.8 {
-		t.Errorf("hit@1 = %.3f, want >= 0.8", hit1)
-	}
-	if hit3 < 0.95 {
-		t.Errorf("hit@3 = %.3f, want >= 0.95", hit3)
-	}
+	return out
 }
 
 // bundledIndex returns an index over the documents shipped in package docs.

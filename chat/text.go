@@ -14,11 +14,11 @@ type token struct {
 }
 
 // tokenize splits s into tokens. Identifiers joined by '_', '-' or '.'
-// (REDIS_URL, X-Session-ID, gemini-2.5-flash) yield the whole identifier
-// first and then each part, so a search matches either. camelCase words
-// (RateLimit, OpenAI) yield their parts only: "ratelimit" typed by a user
-// is split back into parts by the index. Stop words and one-letter words
-// are dropped; other parts are stemmed.
+// (REDIS_URL, X-Session-ID, gemini-2.5-flash) and camelCase words
+// (maxRetries, URLParam) yield the whole identifier first and then each
+// part, so a search matches either: "open_session" finds open_session as
+// written, and "open session" finds it by its parts. Stop words and
+// one-letter words are dropped; other parts are stemmed.
 func tokenize(s string) []token {
 	var toks []token
 	for _, raw := range rawWords(s) {
@@ -26,7 +26,7 @@ func tokenize(s string) []token {
 		if len(parts) == 0 {
 			continue
 		}
-		if strings.ContainsAny(raw, "_-.") && len(parts) > 1 {
+		if len(parts) > 1 {
 			w := strings.ToLower(raw)
 			toks = append(toks, token{surface: w, term: w, whole: true})
 		}
@@ -83,15 +83,20 @@ func rawWords(s string) []string {
 
 func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
-// splitParts cuts an identifier at '_', '-', '.' and lower-to-upper case
-// changes: "X-RateLimit-Reset" gives X, Rate, Limit, Reset.
+// splitParts cuts an identifier at '_', '-', '.' and case changes:
+// "X-RateLimit-Reset" gives X, Rate, Limit, Reset, and "URLParam" gives
+// URL, Param. An upper-case run ends before a capital that starts a word
+// of two or more lower-case letters, so "IPv6" stays whole.
 func splitParts(raw string) []string {
 	var parts []string
 	for _, p := range strings.FieldsFunc(raw, func(r rune) bool { return r == '_' || r == '-' || r == '.' }) {
 		start := 0
 		rs := []rune(p)
 		for i := 1; i < len(rs); i++ {
-			if unicode.IsLower(rs[i-1]) && unicode.IsUpper(rs[i]) {
+			lowerToUpper := unicode.IsLower(rs[i-1]) && unicode.IsUpper(rs[i])
+			endOfRun := unicode.IsUpper(rs[i-1]) && unicode.IsUpper(rs[i]) &&
+				i+2 < len(rs) && unicode.IsLower(rs[i+1]) && unicode.IsLower(rs[i+2])
+			if lowerToUpper || endOfRun {
 				parts = append(parts, string(rs[start:i]))
 				start = i
 			}
@@ -133,9 +138,15 @@ const stopWords = " a about above after again against all almost also always am 
 	" were what when where whether which while who whom whose why will with within without would yes yet" +
 	" you your yours "
 
+// contractions are stop words typed without their apostrophe. They are
+// kept apart from stopWords so that a word one letter away ("won",
+// "can") is not dropped as a typo of one.
+const contractions = " aren cant couldnt didnt doesnt dont hasnt havent im isnt ive shouldnt wasnt werent whats wont wouldnt youre "
+
 // isStopWord reports whether w, lower-cased, is a stop word.
 func isStopWord(w string) bool {
-	return w != "" && !strings.Contains(w, " ") && strings.Contains(stopWords, " "+w+" ")
+	return w != "" && !strings.Contains(w, " ") &&
+		(strings.Contains(stopWords, " "+w+" ") || strings.Contains(contractions, " "+w+" "))
 }
 
 // nearStopWord reports whether w is one typo away from a stop word of
@@ -154,7 +165,7 @@ func nearStopWord(w string) bool {
 // marks a question as a follow-up.
 func isPronoun(w string) bool {
 	switch w {
-	case "it", "its", "that", "this", "they", "them", "those", "these", "their", "one", "ones":
+	case "it", "its", "that", "this", "they", "them", "those", "these", "their":
 		return true
 	}
 	return false

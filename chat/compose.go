@@ -1,0 +1,437 @@
+package chat
+
+import (
+	"strings"
+	"unicode"
+)
+
+// How Docs composes an answer: from the best passage alone, as the part of
+// it that answers the question, in the document's own Markdown. A passage
+// is cut into blocks (paragraphs, lists, code blocks, tables, Q/A pairs);
+// the block that holds most of the question's words is the answer, with
+// the sentence that introduces it when it is a list, code or table, and
+// with the code or list a paragraph introduces.
+const (
+	// maxAnswerBytes is about the longest answer: blocks are added while
+	// the answer is shorter, and a long table is cut to its matching rows.
+	maxAnswerBytes = 1800
+	// maxTableRows is the most rows of a table quoted whole; a longer
+	// one is cut to its header and the rows that match the question.
+	maxTableRows = 12
+	// shapeBonus multiplies the score of a block whose kind suits the
+	// question: code or a list for "how do I", a table for "which" or
+	// "list", the opening block for "what is".
+	shapeBonus = 1.5
+	// unsureCoverage is the share of the question's weight the best
+	// passage must hold for Docs to answer without saying it is unsure.
+	unsureCoverage = 0.5
+)
+
+// blockKind is what a block of Markdown is.
+type blockKind int
+
+const (
+	blockPara blockKind = iota
+	blockList
+	blockCode
+	blockTable
+	blockHeading // a "####" heading inside a section
+	blockLinks   // link reference definitions
+	blockNote    // a fenced admonition of MyST or Sphinx: "```{note}"
+)
+
+// isAdmonition reports whether a fence line opens a MyST directive that
+// holds prose, such as "```{note}" or "````{tab} Linux", rather than code
+// ("```{pip-cli}", "```{code-block}").
+func isAdmonition(fenceLine string) bool {
+	info := strings.TrimLeft(fenceLine, "`~ ")
+	if !strings.HasPrefix(info, "{") {
+		return false
+	}
+	name, _, _ := strings.Cut(strings.TrimPrefix(info, "{"), "}")
+	return !strings.Contains(name, "code") && !strings.Contains(name, "cli")
+}
+
+// block is a run of lines of one kind.
+type block struct {
+	kind  blockKind
+	text  string
+	lines []string
+}
+
+// blocks cuts Markdown into blocks. A list runs over blank lines while its
+// items or their indented continuations go on; a fenced code block is one
+// block even with blank lines in it.
+func blocks(text string) []block {
+	var (
+		out   []block
+		cur   []string
+		kind  blockKind
+		fence codeFence
+	)
+	flush := func() {
+		if len(cur) > 0 {
+			out = append(out, block{kind: kind, text: strings.Join(cur, "\n"), lines: cur})
+		}
+		cur = nil
+	}
+	for _, line := range strings.Split(text, "\n") {
+		t := strings.TrimSpace(line)
+		if fence != "" {
+			cur = append(cur, line)
+			fence.step(line)
+			if fence == "" && (kind == blockCode || kind == blockNote) {
+				flush()
+			}
+			continue
+		}
+		if fenceMarker(line) != "" {
+			indented := len(line)-len(strings.TrimLeft(line, " ")) >= 2
+			_, isItem := listItem(t)
+			switch {
+			case isItem && kind == blockList && len(cur) > 0:
+			case isItem:
+				flush()
+				kind = blockList
+			case kind == blockList && indented && len(cur) > 0:
+			default:
+				flush()
+				kind = blockCode
+				if isAdmonition(t) {
+					kind = blockNote
+				}
+			}
+			cur = append(cur, line)
+			fence.step(line)
+			continue
+		}
+		if t == "" {
+			if kind != blockList {
+				flush()
+			} else {
+				cur = append(cur, line)
+			}
+			continue
+		}
+		var k blockKind
+		_, isItem := listItem(t)
+		switch {
+		case strings.HasPrefix(t, "|"):
+			k = blockTable
+		case isItem:
+			k = blockList
+		case isLinkDefinition(line):
+			k = blockLinks
+		case strings.HasPrefix(t, "#"):
+			k = blockHeading
+		default:
+			k = blockPara
+		}
+		indented := line != strings.TrimLeft(line, " \t")
+		switch {
+		case len(cur) > 0 && kind == blockList && (k == blockList || indented || !endsBlank(cur)):
+			// an item, a continuation, or a lazy line of the list
+		case len(cur) > 0 && kind == k && k != blockHeading:
+		default:
+			flush()
+			kind = k
+		}
+		cur = append(cur, line)
+	}
+	flush()
+	for i := range out {
+		out[i].lines = trimBlankTail(out[i].lines)
+		out[i].text = strings.Join(out[i].lines, "\n")
+	}
+	return out
+}
+
+func endsBlank(lines []string) bool {
+	return len(lines) > 0 && strings.TrimSpace(lines[len(lines)-1]) == ""
+}
+
+func trimBlankTail(lines []string) []string {
+	for len(lines) > 0 && strings.TrimSpace(lines[len(lines)-1]) == "" {
+		lines = lines[:len(lines)-1]
+	}
+	return lines
+}
+
+// intent is the shape of answer a question asks for.
+type intent int
+
+const (
+	intentAny      intent = iota
+	intentHowTo           // "how do I", "example": steps or code
+	intentOverview        // "what is X", "features": the opening paragraph and its list
+	intentTable           // "which", "list", "requirements": a table or a list
+)
+
+// questionIntent guesses what shape of answer question asks for.
+func questionIntent(question string) intent {
+	q := " " + strings.ToLower(strings.Join(rawWords(question), " ")) + " "
+	has := func(phrases ...string) bool {
+		for _, p := range phrases {
+			if strings.Contains(q, " "+p+" ") {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case has("how do i", "how do you", "how can i", "how to", "how should i", "example", "examples", "show me", "steps", "syntax", "command"):
+		return intentHowTo
+	case has("what is", "what are", "what's", "overview", "features", "introduction", "tell me about") &&
+		len(strings.Fields(q)) <= 8:
+		return intentOverview
+	case has("which", "list", "table", "requirements", "supported", "options"):
+		return intentTable
+	}
+	return intentAny
+}
+
+// compose answers from the best hit: the block of its passage that best
+// matches terms, shaped by what question asks for. When the passage holds
+// less than unsureCoverage of the question's weight, the answer says it
+// is unsure and names the section it quotes.
+func compose(ix *Index, question string, hits []Hit, terms map[string]float64) string {
+	top := hits[0].Passage
+	if qa := answerFromQA(ix, top.Text, terms); qa != "" {
+		return qa
+	}
+	bs := blocks(top.Text)
+	want := questionIntent(question)
+	us := units(bs)
+	if len(us) == 0 {
+		return NotCovered
+	}
+	scores := make([]float64, len(us))
+	best := 0
+	for i, u := range us {
+		scores[i] = blockScore(ix, u.text(bs), terms)
+		if bs[u.main].kind == blockNote {
+			scores[i] *= 1 / shapeBonus // asides rarely answer
+		}
+		if suits(want, bs[u.main].kind, u.main, bs) {
+			scores[i] *= shapeBonus
+		}
+		if scores[i] > scores[best] {
+			best = i
+		}
+	}
+	if scores[best] == 0 || want == intentOverview && scores[0] >= 0.5*scores[best] {
+		// Only the heading or title matched, or the question asks what
+		// something is: the section's opening says what it is about.
+		best = 0
+	}
+	u := us[best]
+	// Code right after the answer shows how to do what it says.
+	if next := u.to + 1; next < len(bs) && bs[next].kind == blockCode && blockScore(ix, bs[next].text, terms) > 0 {
+		u.to = next
+	}
+	text := render(bs, u, terms, ix)
+	if coverage(ix, top, terms) < unsureCoverage {
+		where := top.Title
+		if top.Heading != "" {
+			where = top.Heading + "” in “" + top.Title
+		}
+		return "I am not sure the documents answer this. The closest section is “" + where + "”:\n\n" + text
+	}
+	return text
+}
+
+// unit is a run of blocks bs[from:to+1] quoted together: a block with the
+// paragraph ending in ":" that introduces it. main is the block that
+// gives the unit its kind.
+type unit struct{ from, to, main int }
+
+func (u unit) text(bs []block) string {
+	var parts []string
+	for i := u.from; i <= u.to; i++ {
+		parts = append(parts, bs[i].text)
+	}
+	return strings.Join(parts, "\n")
+}
+
+// units groups blocks into units, leaving out headings and link
+// definitions.
+func units(bs []block) []unit {
+	var us []unit
+	for i := 0; i < len(bs); i++ {
+		k := bs[i].kind
+		if k == blockLinks || k == blockHeading {
+			continue
+		}
+		u := unit{from: i, to: i, main: i}
+		for u.to+1 < len(bs) && bs[u.to].kind == blockPara && endsWithColon(bs[u.to].text) {
+			nk := bs[u.to+1].kind
+			if nk == blockLinks || nk == blockHeading || nk == blockPara {
+				break
+			}
+			u.to++
+			u.main = u.to
+		}
+		us = append(us, u)
+		i = u.to
+	}
+	return us
+}
+
+// suits reports whether block i of kind k is the shape the intent wants.
+func suits(want intent, k blockKind, i int, bs []block) bool {
+	switch want {
+	case intentHowTo:
+		return k == blockCode || k == blockList && isOrdered(bs[i].lines)
+	case intentTable:
+		return k == blockTable || k == blockList
+	}
+	return false
+}
+
+func isOrdered(lines []string) bool {
+	t := strings.TrimSpace(lines[0])
+	return t != "" && unicode.IsDigit(rune(t[0]))
+}
+
+// blockScore is the idf mass of the question's terms found in text, each
+// term counted once.
+func blockScore(ix *Index, text string, terms map[string]float64) float64 {
+	seen := make(map[string]bool)
+	var s float64
+	for _, t := range tokenize(text) {
+		if seen[t.term] {
+			continue
+		}
+		seen[t.term] = true
+		s += terms[t.term] * ix.idf(t.term)
+	}
+	return s
+}
+
+// coverage is the share of the question's weight found in p, the way
+// the relevance threshold measures it.
+func coverage(ix *Index, p Passage, terms map[string]float64) float64 {
+	found := make(map[string]bool)
+	for _, text := range []string{p.Text, p.Heading, p.Parent, p.Title} {
+		for _, t := range tokenize(text) {
+			found[t.term] = true
+		}
+	}
+	var total, got float64
+	for term, w := range terms {
+		if strings.ContainsAny(term, "_-.") {
+			continue // a whole identifier; its parts are counted
+		}
+		m := w * ix.idf(term)
+		total += m
+		if found[term] {
+			got += m
+		}
+	}
+	if total == 0 {
+		return 1
+	}
+	return got / total
+}
+
+// render returns the blocks of u, a long table cut to its matching rows,
+// stopping before maxAnswerBytes.
+func render(bs []block, u unit, terms map[string]float64, ix *Index) string {
+	var parts []string
+	size := 0
+	for i := u.from; i <= u.to; i++ {
+		text := bs[i].text
+		if bs[i].kind == blockTable {
+			text = cutTable(bs[i].lines, terms, ix)
+		}
+		if size > 0 && size+len(text) > maxAnswerBytes {
+			break
+		}
+		parts = append(parts, text)
+		size += len(text)
+	}
+	return strings.Join(parts, "\n\n")
+}
+
+func endsWithColon(text string) bool {
+	return strings.HasSuffix(strings.TrimSpace(text), ":")
+}
+
+// cutTable returns a table whole when it is short, or else its header
+// and the rows that hold a term of the question.
+func cutTable(lines []string, terms map[string]float64, ix *Index) string {
+	if len(lines) <= maxTableRows+2 {
+		return strings.Join(lines, "\n")
+	}
+	head := 2
+	if len(lines) < head {
+		head = len(lines)
+	}
+	out := append([]string(nil), lines[:head]...)
+	for _, l := range lines[head:] {
+		if blockScore(ix, l, terms) > 0 {
+			out = append(out, l)
+		}
+	}
+	if len(out) == head {
+		out = lines[:min(len(lines), maxTableRows+2)]
+	}
+	return strings.Join(out, "\n")
+}
+
+// answerFromQA finds, in a passage written as questions and answers
+// ("Q: ...", "A: ..." or "**Q:** ..."), the question that best matches
+// terms and returns its answer: the lines after it up to the next
+// question, without the "A:" label. It returns "" when the passage has
+// no such pairs or none matches.
+func answerFromQA(ix *Index, text string, terms map[string]float64) string {
+	type pair struct {
+		q      string
+		answer []string
+	}
+	var pairs []pair
+	for _, line := range strings.Split(text, "\n") {
+		if q, ok := qaPrefix(line, "q", "question"); ok {
+			pairs = append(pairs, pair{q: q})
+			continue
+		}
+		if len(pairs) == 0 {
+			continue
+		}
+		p := &pairs[len(pairs)-1]
+		if a, ok := qaPrefix(line, "a", "answer"); ok && len(p.answer) == 0 {
+			line = a
+		}
+		if len(p.answer) == 0 && strings.TrimSpace(line) == "" {
+			continue
+		}
+		p.answer = append(p.answer, line)
+	}
+	best, bestScore := -1, 0.0
+	for i, p := range pairs {
+		if s := blockScore(ix, p.q, terms); s > bestScore && len(trimBlankTail(p.answer)) > 0 {
+			best, bestScore = i, s
+		}
+	}
+	if best < 0 {
+		return ""
+	}
+	return strings.TrimSpace(strings.Join(trimBlankTail(pairs[best].answer), "\n"))
+}
+
+// qaPrefix reports whether line starts with one of the labels ("Q",
+// "Question") followed by ':' or '.', in bold or not, and returns the rest.
+func qaPrefix(line string, labels ...string) (string, bool) {
+	t := strings.TrimLeft(line, "#>*_ ")
+	for _, l := range labels {
+		if len(t) <= len(l) || !strings.EqualFold(t[:len(l)], l) {
+			continue
+		}
+		rest := strings.TrimLeft(t[len(l):], "*_")
+		if strings.HasPrefix(rest, ":") || strings.HasPrefix(rest, ".") {
+			rest = strings.TrimLeft(rest[1:], "*_ ")
+			return rest, true
+		}
+	}
+	return "", false
+}
