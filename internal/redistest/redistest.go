@@ -39,6 +39,8 @@ type Server struct {
 	dir  string
 	Port int
 	cmd  *exec.Cmd
+	// args are added to every start: a cluster node's settings.
+	args []string
 	// pass keeps other tests' clients out: a port freed by Stop can be
 	// taken by another test's server before Restart, and a client (or a
 	// failover probe) must not mistake that server for this one.
@@ -57,19 +59,37 @@ func Installed() bool {
 // Start starts a redis-server for t and registers its shutdown.
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("REQUIRE_REDIS") == "1" {
-			t.Fatalf("redis-server not found and REQUIRE_REDIS=1: %v", err)
-		}
-		t.Skipf("skipping: redis-server not found (install redis-server, or set REQUIRE_REDIS=1 to make this a failure): %v", err)
-	}
-	var b [16]byte
-	rand.Read(b[:])
-	s := &Server{t: t, opts: opts, bin: bin, dir: t.TempDir(), Port: freePort(t), pass: hex.EncodeToString(b[:])}
+	return start(t, need(t, "redis-server"), opts, newPassword())
+}
+
+// start starts a server that requires pass, with args added to its
+// command line.
+func start(t testing.TB, bin string, opts Options, pass string, args ...string) *Server {
+	t.Helper()
+	s := &Server{t: t, opts: opts, bin: bin, dir: t.TempDir(), Port: freePort(t), pass: pass, args: args}
 	s.start()
 	t.Cleanup(s.Stop)
 	return s
+}
+
+// need looks up a program the test cannot do without: it skips the test
+// when the program is missing, or fails it under REQUIRE_REDIS=1.
+func need(t testing.TB, prog string) string {
+	t.Helper()
+	bin, err := exec.LookPath(prog)
+	if err != nil {
+		if os.Getenv("REQUIRE_REDIS") == "1" {
+			t.Fatalf("%s not found and REQUIRE_REDIS=1: %v", prog, err)
+		}
+		t.Skipf("skipping: %s not found (install redis-server, or set REQUIRE_REDIS=1 to make this a failure): %v", prog, err)
+	}
+	return bin
+}
+
+func newPassword() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 func freePort(t testing.TB) int {
@@ -90,7 +110,7 @@ func (s *Server) start() {
 	} else {
 		extra = append(extra, "--appendonly", "no")
 	}
-	cmd, err := Launch(s.bin, s.Port, s.dir, s.pass, extra...)
+	cmd, err := Launch(s.bin, s.Port, s.dir, s.pass, append(extra, s.args...)...)
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -103,14 +123,20 @@ func (s *Server) start() {
 // The caller owns the process: it kills and waits for it. Start uses it,
 // and so does a command that measures against a real server.
 func Launch(bin string, port int, dir, pass string, extra ...string) (*exec.Cmd, error) {
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	logfile := filepath.Join(dir, "redis.log")
 	args := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
 		"--save", "", "--daemonize", "no", "--logfile", logfile}
 	if pass != "" {
 		args = append(args, "--requirepass", pass)
 	}
-	cmd := exec.Command(bin, append(args, extra...)...)
+	return launch(bin, port, logfile, pass, append(args, extra...))
+}
+
+// launch runs bin with args and waits up to 10s until 127.0.0.1:port
+// answers PING (after AUTH pass, when pass is not empty).
+func launch(bin string, port int, logfile, pass string, args []string) (*exec.Cmd, error) {
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	cmd := exec.Command(bin, args...)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start redis-server: %w", err)
 	}
