@@ -181,11 +181,11 @@ func questionIntent(question string) intent {
 	switch {
 	case has("how do i", "how do you", "how can i", "how to", "how should i", "example", "examples", "show me", "steps", "syntax", "command"):
 		return intentHowTo
-	case has("what is", "what are", "what's", "overview", "features", "introduction", "tell me about") &&
-		len(strings.Fields(q)) <= 8:
-		return intentOverview
-	case has("which", "list", "table", "requirements", "supported", "options"):
+	case has("which", "list", "table", "requirements", "requirement", "supported", "options"):
 		return intentTable
+	case has("what is", "what are", "what's", "overview", "features", "introduction", "tell me about") &&
+		len(strings.Fields(q)) <= 10:
+		return intentOverview
 	}
 	return intentAny
 }
@@ -219,12 +219,28 @@ func compose(ix *Index, question string, hits []Hit, terms map[string]float64) s
 			best = i
 		}
 	}
-	if scores[best] == 0 || want == intentOverview && scores[0] >= 0.5*scores[best] {
+	overview := scores[best] == 0 || want == intentOverview && scores[0] >= 0.5*scores[best]
+	if overview {
 		// Only the heading or title matched, or the question asks what
-		// something is: the section's opening says what it is about.
+		// something is: the section's opening says what it is about;
+		// for "which" or "list", its first table or list does.
 		best = 0
+		if want == intentTable {
+			for i, u := range us {
+				if k := bs[u.main].kind; k == blockTable || k == blockList {
+					best = i
+					break
+				}
+			}
+		}
 	}
 	u := us[best]
+	switch {
+	case overview && best == 0 && bs[u.main].kind == blockPara && len(us) > 1 && bs[us[1].main].kind == blockList:
+		u.to = us[1].to // the opening paragraph and its list
+	case want == intentOverview && best == 1 && bs[us[0].main].kind == blockPara:
+		u.from = us[0].from // the list with the paragraph it follows
+	}
 	// Code right after the answer shows how to do what it says.
 	if next := u.to + 1; next < len(bs) && bs[next].kind == blockCode && blockScore(ix, bs[next].text, terms) > 0 {
 		u.to = next

@@ -1,0 +1,262 @@
+package chat
+
+import (
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+// acmeCorpus is a small product manual of the four kinds the issue names:
+// an introduction with a feature list, an installation guide with a
+// requirements table and a JSON config, an API reference with
+// identifiers, and a troubleshooting page with error codes and a Q/A FAQ.
+// The product name is on every page.
+func acmeCorpus() fstest.MapFS {
+	return fstest.MapFS{
+		"intro.md": {Data: []byte(`# Acme Sync
+
+Acme Sync keeps folders on several machines identical, over an encrypted channel.
+
+Its main features:
+
+- two-way sync of any folder
+- end-to-end encryption with per-device keys
+- a web dashboard for every Acme device
+
+## History
+
+Acme Sync started in 2019 as a weekend project at Acme.
+`)},
+		"install.md": {Data: []byte(`# Installing Acme Sync
+
+## System requirements
+
+Acme Sync runs on modest machines. A warning: older kernels are not tested.
+
+| Component | Minimum |
+| --- | --- |
+| RAM | 512 MB |
+| Disk | 200 MB free |
+| OS | Linux 5.4 or later |
+
+## Configuration
+
+Acme reads its settings from a JSON file. Set the token like this:
+
+` + "```json" + `
+{"APP_AUTH__TOKEN": "s3cret", "maxRetries": 5}
+` + "```" + `
+
+The file lives in /etc/acme/config.json.
+`)},
+		"api.md": {Data: []byte(`# Acme API reference
+
+## open_session
+
+` + "`open_session(user)`" + ` opens a session for user. Deprecated since 2.0: use ` + "`start_session`" + ` instead, which also refreshes tokens.
+
+## start_session
+
+` + "`start_session(user)`" + ` starts a session and refreshes the user's Acme tokens.
+
+## Retries
+
+Failed calls are retried up to ` + "`maxRetries`" + ` times, 3 by default, with a pause that doubles each time.
+`)},
+		"troubleshooting.md": {Data: []byte(`# Troubleshooting Acme
+
+## Error codes
+
+- ` + "`ERR_QUOTA_EXCEEDED`" + `: the account stored more than its plan allows.
+- ` + "`ERR_TOKEN_EXPIRED`" + `: sign in again to get a new token.
+
+## FAQ
+
+Q: Why does Acme stop syncing at night?
+A: The laptop went to sleep. Turn off sleep while Acme syncs, or schedule syncs for the day.
+
+Q: Can I sync a network drive?
+A: Yes, mount it first and add the mount point as a folder.
+`)},
+	}
+}
+
+func acmeDocs(t *testing.T) *Docs {
+	t.Helper()
+	passages, err := Load(acmeCorpus())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewDocs(NewIndex(passages))
+}
+
+// TestComposeShapes checks that an answer is the part of the top section
+// that answers the question, in its own Markdown.
+func TestComposeShapes(t *testing.T) {
+	d := acmeDocs(t)
+	tests := []struct {
+		name, question string
+		first          section  // the expected first source
+		want           []string // the answer contains each
+		not            []string // and none of these
+	}{
+		{"FAQ gives the answer, not the question", "why does acme stop syncing at night?",
+			section{"troubleshooting.md", "FAQ"}, []string{"The laptop went to sleep."}, []string{"Q:", "Why does", "network drive"}},
+		{"the other FAQ entry", "can i sync a network drive",
+			section{"troubleshooting.md", "FAQ"}, []string{"mount it first"}, []string{"laptop", "A:"}},
+		{"table", "what are the system requirements",
+			section{"install.md", "System requirements"}, []string{"| Component | Minimum |", "| RAM | 512 MB |"}, []string{"warning"}},
+		{"how-to gives the code with its intro", "how do i set the token",
+			section{"install.md", "Configuration"}, []string{"Set the token like this:", "```json", `"APP_AUTH__TOKEN": "s3cret"`}, nil},
+		{"overview with its list", "What is Acme Sync and what are its main features?",
+			section{"intro.md", ""}, []string{"keeps folders on several machines identical", "- two-way sync of any folder"}, []string{"Q:"}},
+		{"identifier as written", "what should I use instead of open_session",
+			section{"api.md", "open_session"}, []string{"use `start_session` instead"}, []string{"starts a session and refreshes"}},
+		{"identifier in capitals", "ERR_QUOTA_EXCEEDED",
+			section{"troubleshooting.md", "Error codes"}, []string{"ERR_QUOTA_EXCEEDED"}, nil},
+		{"camelCase identifier by its parts", "how many max retries",
+			section{"api.md", "Retries"}, []string{"3 by default"}, nil},
+		{"camelCase identifier as written", "maxRetries",
+			section{"api.md", "Retries"}, []string{"3 by default"}, nil},
+		{"identifier with a double underscore", "APP_AUTH__TOKEN",
+			section{"install.md", "Configuration"}, []string{"APP_AUTH__TOKEN"}, nil},
+		{"product name on every page does not drown the question", "acme history",
+			section{"intro.md", "History"}, []string{"weekend project"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			text, srcs := answer(t, d, Query{Question: tt.question})
+			if len(srcs) == 0 {
+				t.Fatalf("got no sources, want %v first; answer %q", tt.first, text)
+			}
+			if got := (section{srcs[0].Name, srcs[0].Heading}); got != tt.first {
+				t.Errorf("first source: got %v, want %v", got, tt.first)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("answer %q: want it to contain %q", text, w)
+				}
+			}
+			for _, n := range tt.not {
+				if strings.Contains(text, n) {
+					t.Errorf("answer %q: want it not to contain %q", text, n)
+				}
+			}
+		})
+	}
+}
+
+func TestComposeUnsure(t *testing.T) {
+	passages, err := Load(acmeCorpus())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix := NewIndex(passages)
+	q := "how much ram for the web dashboard"
+	terms := ix.parse(q).weights
+	var history Passage
+	for _, p := range passages {
+		if p.Heading == "History" {
+			history = p
+		}
+	}
+	// A top hit that holds little of the question, as when the best
+	// match is weak: the answer says so and names the section.
+	text := compose(ix, q, []Hit{{Passage: history, Score: 1}}, terms)
+	if want := "I am not sure the documents answer this. The closest section is “History” in “Acme Sync”:"; !strings.HasPrefix(text, want) {
+		t.Errorf("answer %q: want it to start with %q", text, want)
+	}
+	// A top hit that holds the question answers plainly.
+	hits := ix.Search("how much ram", 3)
+	if len(hits) == 0 {
+		t.Fatal("Search: no hits")
+	}
+	if text := compose(ix, "how much ram", hits, ix.parse("how much ram").weights); strings.HasPrefix(text, "I am not sure") {
+		t.Errorf("answer %q: want no doubt", text)
+	}
+}
+
+func TestFollowUpAcme(t *testing.T) {
+	d := acmeDocs(t)
+	history := func(qs ...string) []Message {
+		var h []Message
+		for _, q := range qs {
+			text, _ := answer(t, d, Query{Question: q, History: h})
+			h = append(h, Message{Role: "user", Content: q}, Message{Role: "assistant", Content: text})
+		}
+		return h
+	}
+	tests := []struct {
+		name, question string
+		history        []Message
+		want           section
+	}{
+		{"the other one", "and the other one?", history("what does ERR_QUOTA_EXCEEDED mean"), section{"troubleshooting.md", "Error codes"}},
+		{"standalone question keeps its own answer", "how many times are failed calls retried?", history("what are the system requirements", "and how do I set the token?"), section{"api.md", "Retries"}},
+		{"two follow-ups in a row", "and where is the file?", history("how do i configure acme", "what about the token?"), section{"install.md", "Configuration"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, srcs := answer(t, d, Query{Question: tt.question, History: tt.history})
+			if len(srcs) == 0 {
+				t.Fatalf("got no sources, want %v first", tt.want)
+			}
+			if got := (section{srcs[0].Name, srcs[0].Heading}); got != tt.want {
+				t.Errorf("first source: got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestBlocks(t *testing.T) {
+	text := "Intro line one\nand two:\n\n- item a\n  continued\n- item b\n\n  more of b\n\n" +
+		"```go\nx := 1\n\ny := 2\n```\n\n| a | b |\n| - | - |\n\n[ref]: https://example.com\n\n" +
+		"```{note}\nAn aside.\n```\n\n- ```\n  code in a list\n  ```\n"
+	want := []blockKind{blockPara, blockList, blockCode, blockTable, blockLinks, blockNote, blockList}
+	got := blocks(text)
+	if len(got) != len(want) {
+		t.Fatalf("got %d blocks %+v, want %d", len(got), got, len(want))
+	}
+	for i, b := range got {
+		if b.kind != want[i] {
+			t.Errorf("block %d %q: got kind %d, want %d", i, b.text, b.kind, want[i])
+		}
+	}
+	if !strings.Contains(got[1].text, "more of b") {
+		t.Errorf("list %q: want the indented paragraph after a blank line in it", got[1].text)
+	}
+	if !strings.Contains(got[2].text, "y := 2") {
+		t.Errorf("code %q: want it whole across its blank line", got[2].text)
+	}
+}
+
+func TestQuestionIntent(t *testing.T) {
+	tests := []struct {
+		q    string
+		want intent
+	}{
+		{"how do I install it", intentHowTo},
+		{"show me an example", intentHowTo},
+		{"what is acme", intentOverview},
+		{"which operating systems are supported", intentTable},
+		{"ERR_QUOTA_EXCEEDED", intentAny},
+	}
+	for _, tt := range tests {
+		if got := questionIntent(tt.q); got != tt.want {
+			t.Errorf("questionIntent(%q): got %d, want %d", tt.q, got, tt.want)
+		}
+	}
+}
+
+func TestPlainHeading(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`<img alt="chi" src="logo.svg" width="220" />`, "chi"},
+		{"Plain `code` title", "Plain `code` title"},
+		{`Title <small>beta</small>`, "Title beta"},
+	}
+	for _, tt := range tests {
+		if got := plainHeading(tt.in); got != tt.want {
+			t.Errorf("plainHeading(%q): got %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
