@@ -19,6 +19,7 @@ import (
 
 	"github.com/smartdocs-go/smartdocs/identity"
 	"github.com/smartdocs-go/smartdocs/ratelimit"
+	"github.com/smartdocs-go/smartdocs/ratelimit/redisstore"
 )
 
 // path is what wrk drives.
@@ -171,7 +172,7 @@ func oursRedis(perIP bool) func(ctx context.Context, d deps) (http.Handler, func
 		rdb := redis.NewClient(&redis.Options{Addr: d.redisAddr, Password: d.redisPassword, ContextTimeoutEnabled: true})
 		var calls atomic.Int64
 		rdb.AddHook(countHook{&calls})
-		rs, err := ratelimit.NewRedisStore(rdb, ratelimit.RedisOptions{})
+		rs, err := redisstore.New(rdb, redisstore.Options{})
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -179,7 +180,7 @@ func oursRedis(perIP bool) func(ctx context.Context, d deps) (http.Handler, func
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		fo, err := ratelimit.NewFailover(rs, ratelimit.FailoverOptions{
+		fo, err := redisstore.NewFailover(rs, redisstore.FailoverOptions{
 			Local:           local,
 			Probe:           func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
 			HonoursDeadline: true, // as the app runs it

@@ -94,6 +94,67 @@ type State struct {
 	RetryAfter time.Duration
 }
 
+// Counters is what a store read of one limit's counters before counting
+// the request, the input of Algorithm.Decide:
+//
+//   - SlidingWindow: the previous and the current fixed window's counts,
+//     and the microseconds elapsed in the current window;
+//   - FixedWindow: the current window's count, the microseconds elapsed in
+//     it, and 0;
+//   - SlidingLog: the count in the window, the timestamp whose expiry frees
+//     a slot (the count-Requests'th oldest) and the newest timestamp, in
+//     unix microseconds (0 when there is none).
+type Counters [3]int64
+
+// Decide turns the counters a store read for rules at now (unix
+// microseconds) into its decision; cs holds one entry per limit, rule by
+// rule, limit by limit. It is the arithmetic every store of this package
+// shares, exported for stores kept elsewhere (such as Redis, whose script
+// makes the same comparisons) so that all agree to the request. It is
+// safe for concurrent use.
+func (a Algorithm) Decide(rules []Rule, now int64, cs []Counters) (Result, error) {
+	var owner [MaxLimits]int
+	var us [MaxLimits]usage
+	n, err := a.usages(rules, now, cs, &owner, &us)
+	if err != nil {
+		return Result{}, err
+	}
+	return decide(rules, us[:n], owner[:n]), nil
+}
+
+// States is Decide for Store.Peek: every limit's standing.
+func (a Algorithm) States(rules []Rule, now int64, cs []Counters) ([]State, error) {
+	var owner [MaxLimits]int
+	var us [MaxLimits]usage
+	n, err := a.usages(rules, now, cs, &owner, &us)
+	if err != nil {
+		return nil, err
+	}
+	return states(rules, us[:n], owner[:n]), nil
+}
+
+func (a Algorithm) usages(rules []Rule, now int64, cs []Counters, owner *[MaxLimits]int, us *[MaxLimits]usage) (int, error) {
+	n, err := flatten(rules, owner)
+	if err != nil {
+		return 0, err
+	}
+	if len(cs) != n {
+		return 0, fmt.Errorf("ratelimit: %d counters for %d limits", len(cs), n)
+	}
+	for i, c := range cs {
+		l := rules[owner[i]].Policy.Limits[limitIndex(rules, i)]
+		switch a {
+		case FixedWindow:
+			us[i] = fixedUsage(l, c[0], c[1])
+		case SlidingLog:
+			us[i] = logUsage(l, now, c[0], c[1], c[2])
+		default:
+			us[i] = slidingUsage(l, c[0], c[1], c[2])
+		}
+	}
+	return n, nil
+}
+
 func states(rules []Rule, us []usage, owner []int) []State {
 	out := make([]State, len(us))
 	for i, u := range us {

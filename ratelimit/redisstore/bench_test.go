@@ -1,4 +1,4 @@
-package ratelimit
+package redisstore
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/smartdocs-go/smartdocs/internal/redistest"
+	"github.com/smartdocs-go/smartdocs/ratelimit"
 )
 
 // BenchmarkDecision measures one rate-limit decision ("may this request
@@ -91,8 +92,8 @@ type contender struct {
 type decideFunc func(ctx context.Context, key string) bool
 
 func contenders(rdb *redis.Client) []contender {
-	ours := func(s Store, limit int) func() decideFunc {
-		p := &Policy{Name: "per-client", Limits: []Limit{{limit, time.Minute}}}
+	ours := func(s ratelimit.Store, limit int) func() decideFunc {
+		p := &Policy{Name: "per-client", Limits: []Limit{{Requests: limit, Window: time.Minute}}}
 		return func() decideFunc {
 			// One rules slice per caller, reused: a caller such as
 			// the middleware builds it once per request.
@@ -119,7 +120,7 @@ func contenders(rdb *redis.Client) []contender {
 	noHeaders := httprate.WithResponseHeaders(httprate.ResponseHeaders{})
 	return []contender{
 		{"memory/ours", func(b *testing.B, limit int) (func() decideFunc, func() int64) {
-			s, err := NewMemoryStore(MemoryOptions{})
+			s, err := ratelimit.NewMemoryStore(ratelimit.MemoryOptions{})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -129,18 +130,18 @@ func contenders(rdb *redis.Client) []contender {
 			return httprateDecide(httprate.NewRateLimiter(limit, time.Minute, noHeaders)), nil
 		}},
 		{"redis/ours", func(b *testing.B, limit int) (func() decideFunc, func() int64) {
-			s, err := NewRedisStore(rdb, RedisOptions{})
+			s, err := New(rdb, Options{})
 			if err != nil {
 				b.Fatal(err)
 			}
 			return ours(s, limit), nil
 		}},
 		{"redis/ours+failover", func(b *testing.B, limit int) (func() decideFunc, func() int64) {
-			s, err := NewRedisStore(rdb, RedisOptions{})
+			s, err := New(rdb, Options{})
 			if err != nil {
 				b.Fatal(err)
 			}
-			local, err := NewMemoryStore(MemoryOptions{})
+			local, err := ratelimit.NewMemoryStore(ratelimit.MemoryOptions{})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -1,4 +1,4 @@
-package ratelimit
+package redisstore
 
 import (
 	"context"
@@ -8,7 +8,12 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/smartdocs-go/smartdocs/ratelimit"
 )
+
+// sweepEvery is how often the refusal cache drops expired refusals.
+const sweepEvery = 10 * time.Second
 
 // FailureMode says what a Failover decides while its shared store is
 // unreachable or slow.
@@ -29,7 +34,7 @@ type FailoverOptions struct {
 	// Mode defaults to Fallback.
 	Mode FailureMode
 	// Local decides in Fallback mode; required for it.
-	Local Store
+	Local ratelimit.Store
 	// Timeout bounds every call to the shared store; default 100ms.
 	Timeout time.Duration
 	// Probe checks whether the shared store answers again (a PING);
@@ -70,7 +75,7 @@ type FailoverOptions struct {
 // Each change of state is logged once. Close stops the probe. A Failover
 // is safe for concurrent use.
 type Failover struct {
-	shared Store
+	shared ratelimit.Store
 	opts   FailoverOptions
 	down   atomic.Bool
 	stats  struct{ calls, errors, cacheHits, fallbacks atomic.Int64 }
@@ -90,27 +95,27 @@ type Failover struct {
 
 type cachedRefusal struct {
 	until int64 // local unix microseconds
-	res   Result
+	res   ratelimit.Result
 }
 
-var _ Store = (*Failover)(nil)
+var _ ratelimit.Store = (*Failover)(nil)
 
 // NewFailover wraps shared.
-func NewFailover(shared Store, opts FailoverOptions) (*Failover, error) {
+func NewFailover(shared ratelimit.Store, opts FailoverOptions) (*Failover, error) {
 	if opts.Mode == "" {
 		opts.Mode = Fallback
 	}
 	switch opts.Mode {
 	case Fallback:
 		if opts.Local == nil {
-			return nil, fmt.Errorf("ratelimit: failover mode %q needs a Local store", opts.Mode)
+			return nil, fmt.Errorf("redisstore: failover mode %q needs a Local store", opts.Mode)
 		}
 	case Open, Closed:
 	default:
-		return nil, fmt.Errorf("ratelimit: unknown failure mode %q: want fallback, open or closed", opts.Mode)
+		return nil, fmt.Errorf("redisstore: unknown failure mode %q: want fallback, open or closed", opts.Mode)
 	}
 	if opts.Probe == nil {
-		return nil, fmt.Errorf("ratelimit: failover needs a Probe")
+		return nil, fmt.Errorf("redisstore: failover needs a Probe")
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = 100 * time.Millisecond
@@ -160,12 +165,12 @@ func (f *Failover) Stats() FailoverStats {
 	}
 }
 
-func (f *Failover) ruleHash(r Rule) uint64 {
+func (f *Failover) ruleHash(r ratelimit.Rule) uint64 {
 	return maphash.String(f.seed, r.Key) ^ maphash.String(f.seed, r.Policy.Name)*0x9e3779b97f4a7c15
 }
 
 // Allow implements Store.
-func (f *Failover) Allow(ctx context.Context, rules []Rule) (Result, error) {
+func (f *Failover) Allow(ctx context.Context, rules []ratelimit.Rule) (ratelimit.Result, error) {
 	now := f.opts.Now().UnixMicro()
 	if res, ok := f.cached(rules, now); ok {
 		f.stats.cacheHits.Add(1)
@@ -175,12 +180,12 @@ func (f *Failover) Allow(ctx context.Context, rules []Rule) (Result, error) {
 		return f.degraded(ctx, rules)
 	}
 	start := time.Now()
-	res, err := bounded(ctx, f, func(ctx context.Context) (Result, error) { return f.shared.Allow(ctx, rules) })
+	res, err := bounded(ctx, f, func(ctx context.Context) (ratelimit.Result, error) { return f.shared.Allow(ctx, rules) })
 	f.observe(time.Since(start), err)
 	if err != nil {
 		if ctx.Err() != nil {
 			// The client left; that says nothing about the store.
-			return Result{}, ctx.Err()
+			return ratelimit.Result{}, ctx.Err()
 		}
 		f.markDown(err)
 		return f.degraded(ctx, rules)
@@ -193,10 +198,10 @@ func (f *Failover) Allow(ctx context.Context, rules []Rule) (Result, error) {
 
 // Peek implements Store. While the shared store is down it peeks at the
 // local store, or reports nothing.
-func (f *Failover) Peek(ctx context.Context, rules []Rule) ([]State, error) {
+func (f *Failover) Peek(ctx context.Context, rules []ratelimit.Rule) ([]ratelimit.State, error) {
 	if !f.down.Load() {
 		start := time.Now()
-		st, err := bounded(ctx, f, func(ctx context.Context) ([]State, error) { return f.shared.Peek(ctx, rules) })
+		st, err := bounded(ctx, f, func(ctx context.Context) ([]ratelimit.State, error) { return f.shared.Peek(ctx, rules) })
 		f.observe(time.Since(start), err)
 		if err == nil {
 			return st, nil
@@ -251,14 +256,21 @@ func (f *Failover) observe(d time.Duration, err error) {
 	}
 }
 
-func (f *Failover) degraded(ctx context.Context, rules []Rule) (Result, error) {
+func (f *Failover) degraded(ctx context.Context, rules []ratelimit.Rule) (ratelimit.Result, error) {
 	f.stats.fallbacks.Add(1)
 	switch f.opts.Mode {
 	case Open:
-		return Result{Allowed: true, Remaining: -1}, nil
+		return ratelimit.Result{Allowed: true, Remaining: -1}, nil
 	case Closed:
-		p := rules[0].Policy
-		return Result{Policy: p.Name, Note: p.Note, Limit: p.Limits[0], RetryAfter: time.Second, ResetAfter: time.Second, Refused: 1}, nil
+		// The refusal names the first limit that applies; a decision
+		// with none has nothing to refuse it.
+		for i, r := range rules {
+			if r.Policy != nil && len(r.Policy.Limits) > 0 {
+				p := r.Policy
+				return ratelimit.Result{Policy: p.Name, Note: p.Note, Limit: p.Limits[0], RetryAfter: time.Second, ResetAfter: time.Second, Refused: 1 << min(i, 63)}, nil
+			}
+		}
+		return ratelimit.Result{Allowed: true, Remaining: -1}, nil
 	}
 	return f.opts.Local.Allow(ctx, rules)
 }
@@ -296,13 +308,13 @@ func (f *Failover) probe() {
 }
 
 // cached returns a remembered refusal for any of the rules.
-func (f *Failover) cached(rules []Rule, now int64) (Result, bool) {
+func (f *Failover) cached(rules []ratelimit.Rule, now int64) (ratelimit.Result, bool) {
 	// A read lock: every request passes here, and most find nothing.
 	// Expired entries are left for remember to sweep.
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	if len(f.refused) == 0 {
-		return Result{}, false
+		return ratelimit.Result{}, false
 	}
 	for _, r := range rules {
 		c, ok := f.refused[f.ruleHash(r)]
@@ -313,11 +325,11 @@ func (f *Failover) cached(rules []Rule, now int64) (Result, bool) {
 		res.RetryAfter = time.Duration(c.until-now) * time.Microsecond
 		return res, true
 	}
-	return Result{}, false
+	return ratelimit.Result{}, false
 }
 
 // remember caches a refusal under each rule that refused.
-func (f *Failover) remember(rules []Rule, res Result, now int64) {
+func (f *Failover) remember(rules []ratelimit.Rule, res ratelimit.Result, now int64) {
 	until := now + res.RetryAfter.Microseconds()
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -1,4 +1,4 @@
-package ratelimit
+package redisstore
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/smartdocs-go/smartdocs/internal/redistest"
+	"github.com/smartdocs-go/smartdocs/ratelimit"
 )
 
 // syncBuffer is a log sink that tests can read while the store writes.
@@ -34,11 +35,11 @@ func (s *syncBuffer) String() string {
 func newFailover(t *testing.T, srv *redistest.Server, mode FailureMode, log *syncBuffer) *Failover {
 	t.Helper()
 	rdb := srv.Client()
-	shared, err := NewRedisStore(rdb, RedisOptions{})
+	shared, err := New(rdb, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	local, err := NewMemoryStore(MemoryOptions{})
+	local, err := ratelimit.NewMemoryStore(ratelimit.MemoryOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +59,7 @@ func newFailover(t *testing.T, srv *redistest.Server, mode FailureMode, log *syn
 }
 
 func TestFailoverModes(t *testing.T) {
-	p := &Policy{Name: "per-client", Limits: []Limit{{3, time.Minute}}}
+	p := &Policy{Name: "per-client", Limits: []Limit{{Requests: 3, Window: time.Minute}}}
 	tests := []struct {
 		mode     FailureMode
 		admitted int // of 10 while Redis is down
@@ -73,13 +74,13 @@ func TestFailoverModes(t *testing.T) {
 			var log syncBuffer
 			f := newFailover(t, srv, tt.mode, &log)
 			ctx := context.Background()
-			if res, err := f.Allow(ctx, []Rule{{p, "before"}}); err != nil || !res.Allowed {
+			if res, err := f.Allow(ctx, []Rule{{Policy: p, Key: "before"}}); err != nil || !res.Allowed {
 				t.Fatalf("with Redis up: %+v, %v", res, err)
 			}
 			srv.Stop()
 			admitted := 0
 			for i := 0; i < 10; i++ {
-				res, err := f.Allow(ctx, []Rule{{p, "during"}})
+				res, err := f.Allow(ctx, []Rule{{Policy: p, Key: "during"}})
 				if err != nil {
 					t.Fatalf("request %d with Redis down: error %v, want a decision", i, err)
 				}
@@ -110,11 +111,11 @@ func TestFailoverModes(t *testing.T) {
 			}
 			// Shared again: the store is fresh after the restart.
 			for i := 0; i < 3; i++ {
-				if res, _ := f.Allow(ctx, []Rule{{p, "after"}}); !res.Allowed {
+				if res, _ := f.Allow(ctx, []Rule{{Policy: p, Key: "after"}}); !res.Allowed {
 					t.Fatalf("after recovery request %d refused", i)
 				}
 			}
-			if res, _ := f.Allow(ctx, []Rule{{p, "after"}}); res.Allowed {
+			if res, _ := f.Allow(ctx, []Rule{{Policy: p, Key: "after"}}); res.Allowed {
 				t.Fatal("after recovery: 4th admitted")
 			}
 			if f.Stats().Calls <= st.Calls {
@@ -137,11 +138,11 @@ func waitUp(t *testing.T, f *Failover) {
 // TestFailoverSlowRedis makes Redis hang (DEBUG SLEEP) longer than the
 // timeout: decisions go on locally instead of waiting.
 func TestFailoverSlowRedis(t *testing.T) {
-	p := &Policy{Name: "per-client", Limits: []Limit{{3, time.Minute}}}
+	p := &Policy{Name: "per-client", Limits: []Limit{{Requests: 3, Window: time.Minute}}}
 	srv := redistest.Start(t, redistest.Options{})
 	rdb := srv.Client()
-	shared, _ := NewRedisStore(rdb, RedisOptions{})
-	local, _ := NewMemoryStore(MemoryOptions{})
+	shared, _ := New(rdb, Options{})
+	local, _ := ratelimit.NewMemoryStore(ratelimit.MemoryOptions{})
 	f, err := NewFailover(shared, FailoverOptions{
 		Local:   local,
 		Timeout: 50 * time.Millisecond,
@@ -167,7 +168,7 @@ func TestFailoverSlowRedis(t *testing.T) {
 	}
 	admitted := 0
 	for i := 0; i < 5; i++ {
-		res, err := f.Allow(context.Background(), []Rule{{p, "slow"}})
+		res, err := f.Allow(context.Background(), []Rule{{Policy: p, Key: "slow"}})
 		if err != nil {
 			t.Fatalf("request %d: %v", i, err)
 		}
@@ -189,7 +190,7 @@ func TestFailoverSlowRedis(t *testing.T) {
 // TestRefusalCache floods one key: after the first refusal Redis is not
 // asked again until the wait is over.
 func TestRefusalCache(t *testing.T) {
-	p := &Policy{Name: "per-client", Limits: []Limit{{3, time.Minute}}}
+	p := &Policy{Name: "per-client", Limits: []Limit{{Requests: 3, Window: time.Minute}}}
 	srv := redistest.Start(t, redistest.Options{})
 	var log syncBuffer
 	f := newFailover(t, srv, Fallback, &log)
@@ -198,7 +199,7 @@ func TestRefusalCache(t *testing.T) {
 	ctx := context.Background()
 	refused := 0
 	for i := 0; i < 100; i++ {
-		res, err := f.Allow(ctx, []Rule{{p, "flood"}})
+		res, err := f.Allow(ctx, []Rule{{Policy: p, Key: "flood"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -214,13 +215,13 @@ func TestRefusalCache(t *testing.T) {
 		t.Errorf("refused %d, calls %d, cache hits %d; want 97, 4, 96", refused, st.Calls, st.CacheHits)
 	}
 	// Another client is not affected by the cache.
-	if res, _ := f.Allow(ctx, []Rule{{p, "other"}}); !res.Allowed {
+	if res, _ := f.Allow(ctx, []Rule{{Policy: p, Key: "other"}}); !res.Allowed {
 		t.Error("another client refused")
 	}
 	// Once the wait has passed, Redis is asked again.
 	c.Set(c.Now().Add(2 * time.Minute))
 	before := f.Stats().Calls
-	f.Allow(ctx, []Rule{{p, "flood"}})
+	f.Allow(ctx, []Rule{{Policy: p, Key: "flood"}})
 	if f.Stats().Calls != before+1 {
 		t.Error("after the wait, Redis was not asked")
 	}
@@ -231,7 +232,7 @@ func TestRefusalCache(t *testing.T) {
 	f.mu.Unlock()
 	c.Set(c.Now().Add(sweepEvery + time.Second))
 	for i := 0; i < 4; i++ {
-		f.Allow(ctx, []Rule{{p, "late"}})
+		f.Allow(ctx, []Rule{{Policy: p, Key: "late"}})
 	}
 	now := c.Now().UnixMicro()
 	f.mu.RLock()
@@ -254,18 +255,18 @@ func TestRefusalCache(t *testing.T) {
 // counterfactual store, which takes each instance's local time, admits
 // more: that is what TIME inside the script prevents.
 func TestRedisClockSkew(t *testing.T) {
-	p := &Policy{Name: "per-client", Limits: []Limit{{3, time.Minute}}}
+	p := &Policy{Name: "per-client", Limits: []Limit{{Requests: 3, Window: time.Minute}}}
 	srv := redistest.Start(t, redistest.Options{})
 	skewed := func() time.Time { return time.Now().Add(2 * time.Minute) }
 	ctx := context.Background()
-	count := func(a, b Store) int {
+	count := func(a, b ratelimit.Store) int {
 		n := 0
 		for i := 0; i < 10; i++ {
 			s := a
 			if i%2 == 1 {
 				s = b
 			}
-			res, err := s.Allow(ctx, []Rule{{p, "skew"}})
+			res, err := s.Allow(ctx, []Rule{{Policy: p, Key: "skew"}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -278,9 +279,9 @@ func TestRedisClockSkew(t *testing.T) {
 	// The instance with a skewed clock wraps its Redis store in a Failover
 	// that uses the skewed clock for everything local.
 	rdb := srv.Client()
-	straight, _ := NewRedisStore(rdb, RedisOptions{Prefix: "time"})
-	inner, _ := NewRedisStore(rdb, RedisOptions{Prefix: "time"})
-	local, _ := NewMemoryStore(MemoryOptions{Now: skewed})
+	straight, _ := New(rdb, Options{Prefix: "time"})
+	inner, _ := New(rdb, Options{Prefix: "time"})
+	local, _ := ratelimit.NewMemoryStore(ratelimit.MemoryOptions{Now: skewed})
 	skewedInstance, err := NewFailover(inner, FailoverOptions{Local: local, Now: skewed, Probe: func(ctx context.Context) error { return rdb.Ping(ctx).Err() }, Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -292,8 +293,8 @@ func TestRedisClockSkew(t *testing.T) {
 	// Counterfactual: local clocks two minutes apart put the instances in
 	// windows that never meet, for the same key.
 	now := time.Now()
-	a, _ := NewRedisStore(rdb, RedisOptions{Prefix: "local", Now: func() time.Time { return now }})
-	b, _ := NewRedisStore(rdb, RedisOptions{Prefix: "local", Now: func() time.Time { return now.Add(2 * time.Minute) }})
+	a, _ := New(rdb, Options{Prefix: "local", Now: func() time.Time { return now }})
+	b, _ := New(rdb, Options{Prefix: "local", Now: func() time.Time { return now.Add(2 * time.Minute) }})
 	if got := count(a, b); got <= 3 {
 		t.Errorf("with local clocks: admitted %d, want more than 3 (the failure TIME prevents)", got)
 	}
@@ -316,7 +317,9 @@ func TestFailoverOptionErrors(t *testing.T) {
 type errStore struct{}
 
 func (errStore) Allow(context.Context, []Rule) (Result, error) { return Result{}, errors.New("boom") }
-func (errStore) Peek(context.Context, []Rule) ([]State, error) { return nil, errors.New("boom") }
+func (errStore) Peek(context.Context, []Rule) ([]ratelimit.State, error) {
+	return nil, errors.New("boom")
+}
 
 func TestFailoverClientGone(t *testing.T) {
 	f, err := NewFailover(errStore{}, FailoverOptions{Mode: Open, Probe: func(context.Context) error { return errors.New("down") }})
@@ -326,8 +329,8 @@ func TestFailoverClientGone(t *testing.T) {
 	defer f.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	p := &Policy{Name: "p", Limits: []Limit{{1, time.Minute}}}
-	if _, err := f.Allow(ctx, []Rule{{p, "k"}}); !errors.Is(err, context.Canceled) {
+	p := &Policy{Name: "p", Limits: []Limit{{Requests: 1, Window: time.Minute}}}
+	if _, err := f.Allow(ctx, []Rule{{Policy: p, Key: "k"}}); !errors.Is(err, context.Canceled) {
 		t.Errorf("Allow with a cancelled request = %v, want context.Canceled", err)
 	}
 	if !f.Up() {
@@ -344,7 +347,7 @@ func (h hangStore) Allow(context.Context, []Rule) (Result, error) {
 	return Result{Allowed: true}, nil
 }
 
-func (h hangStore) Peek(context.Context, []Rule) ([]State, error) {
+func (h hangStore) Peek(context.Context, []Rule) ([]ratelimit.State, error) {
 	<-h.release
 	return nil, nil
 }
@@ -357,8 +360,8 @@ func TestFailoverBoundsAClientThatIgnoresItsContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	p := &Policy{Name: "p", Limits: []Limit{{1, time.Minute}}}
-	res, err := f.Allow(context.Background(), []Rule{{p, "k"}})
+	p := &Policy{Name: "p", Limits: []Limit{{Requests: 1, Window: time.Minute}}}
+	res, err := f.Allow(context.Background(), []Rule{{Policy: p, Key: "k"}})
 	if err != nil || res.Allowed || res.RetryAfter != time.Second {
 		t.Errorf("Allow = %+v, %v; want the closed mode's refusal", res, err)
 	}

@@ -1,4 +1,4 @@
-package ratelimit
+package redisstore
 
 import (
 	"context"
@@ -9,8 +9,8 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// DefaultPipelines is how many round trips a RedisStore keeps in flight at
-// once when RedisOptions.Pipelines is 0.
+// DefaultPipelines is how many round trips a Store keeps in flight at
+// once when Options.Pipelines is 0.
 const DefaultPipelines = 2
 
 // maxBatch bounds the decisions one round trip carries, and maxWaiting the
@@ -23,7 +23,7 @@ const (
 )
 
 // errBusy is returned when maxWaiting decisions are already queued.
-var errBusy = errors.New("ratelimit: redis: too many decisions waiting")
+var errBusy = errors.New("redisstore: too many decisions waiting")
 
 // pipeliner is what a batcher needs of the client: *redis.Client,
 // *redis.ClusterClient and *redis.Ring all have it.

@@ -1,4 +1,4 @@
-package ratelimit
+package redisstore
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/smartdocs-go/smartdocs/internal/redistest"
+	"github.com/smartdocs-go/smartdocs/ratelimit"
 )
 
 // gate is a go-redis hook that holds every round trip until opened and
@@ -82,11 +83,11 @@ func waitFor(t *testing.T, b *batcher, n, inflight int) {
 
 // pipelineStore returns a RedisStore with two round trips in flight at
 // most, whose client passes every round trip through g.
-func pipelineStore(t *testing.T, srv *redistest.Server, g *gate) *RedisStore {
+func pipelineStore(t *testing.T, srv *redistest.Server, g *gate) *Store {
 	t.Helper()
 	rdb := srv.Client()
 	rdb.AddHook(g)
-	s, err := NewRedisStore(rdb, RedisOptions{Pipelines: 2})
+	s, err := New(rdb, Options{Pipelines: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +100,7 @@ func pipelineStore(t *testing.T, srv *redistest.Server, g *gate) *RedisStore {
 // decideAll starts one decision per key, each in its own goroutine, and
 // returns a function that waits for them all and counts the admitted
 // decisions per key. A failed decision fails the test.
-func decideAll(t *testing.T, s Store, p *Policy, keys []string) (wait func() map[string]int) {
+func decideAll(t *testing.T, s ratelimit.Store, p *Policy, keys []string) (wait func() map[string]int) {
 	t.Helper()
 	var (
 		wg       sync.WaitGroup
@@ -110,7 +111,7 @@ func decideAll(t *testing.T, s Store, p *Policy, keys []string) (wait func() map
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := s.Allow(context.Background(), []Rule{{p, k}})
+			res, err := s.Allow(context.Background(), []Rule{{Policy: p, Key: k}})
 			if err != nil {
 				t.Errorf("%s: %v", k, err)
 				return
@@ -149,7 +150,7 @@ func TestRedisPipelines(t *testing.T) {
 	}
 	g := newGate()
 	s := pipelineStore(t, srv, g)
-	p := &Policy{Name: "per-client", Limits: []Limit{{2, time.Minute}}}
+	p := &Policy{Name: "per-client", Limits: []Limit{{Requests: 2, Window: time.Minute}}}
 
 	// 200 clients each send 3 requests at once against a limit of 2:
 	// 600 decisions, 400 admitted, 2 per client.
@@ -189,7 +190,7 @@ func TestRedisPipelineScriptFlushed(t *testing.T) {
 		}
 	}
 	s := pipelineStore(t, srv, g)
-	p := &Policy{Name: "per-client", Limits: []Limit{{1, time.Minute}}}
+	p := &Policy{Name: "per-client", Limits: []Limit{{Requests: 1, Window: time.Minute}}}
 
 	const n = 40
 	wait := decideAll(t, s, p, keysOf("k", n, 1))
@@ -210,7 +211,7 @@ func TestRedisPipelineCallerGivesUp(t *testing.T) {
 	srv := redistest.Start(t, redistest.Options{})
 	g := newGate()
 	s := pipelineStore(t, srv, g)
-	p := &Policy{Name: "per-client", Limits: []Limit{{1, time.Minute}}}
+	p := &Policy{Name: "per-client", Limits: []Limit{{Requests: 1, Window: time.Minute}}}
 
 	wait := decideAll(t, s, p, keysOf("held", 2, 1))
 	waitFor(t, s.batch, 0, 2)
@@ -218,7 +219,7 @@ func TestRedisPipelineCallerGivesUp(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() {
-		_, err := s.Allow(ctx, []Rule{{p, "impatient"}})
+		_, err := s.Allow(ctx, []Rule{{Policy: p, Key: "impatient"}})
 		errc <- err
 	}()
 	waitFor(t, s.batch, 1, 2)
@@ -247,11 +248,11 @@ func TestRedisPipelineBusy(t *testing.T) {
 	srv := redistest.Start(t, redistest.Options{})
 	g := newGate()
 	s := pipelineStore(t, srv, g)
-	p := &Policy{Name: "per-client", Limits: []Limit{{1, time.Minute}}}
+	p := &Policy{Name: "per-client", Limits: []Limit{{Requests: 1, Window: time.Minute}}}
 
 	wait := decideAll(t, s, p, keysOf("k", 2+maxWaiting, 1))
 	waitFor(t, s.batch, maxWaiting, 2)
-	_, err := s.Allow(context.Background(), []Rule{{p, "one-too-many"}})
+	_, err := s.Allow(context.Background(), []Rule{{Policy: p, Key: "one-too-many"}})
 	close(g.open)
 	wait()
 	if !errors.Is(err, errBusy) {
