@@ -116,7 +116,13 @@ func NewIndex(passages []Passage) *Index {
 		byLen:    make(map[int][]string),
 	}
 	var total [numFields]float64
-	files := make(map[string]map[string]bool) // term -> files holding it
+	// term -> the files holding it; passages come file by file, so
+	// counting a file when it differs from the last one seen is enough.
+	type fileCount struct {
+		last string
+		n    int
+	}
+	files := make(map[string]fileCount)
 	for i, p := range passages {
 		tf := make(map[string]*posting)
 		add := func(text string, field int) {
@@ -147,10 +153,9 @@ func NewIndex(passages []Passage) *Index {
 		}
 		for term, pt := range tf {
 			ix.postings[term] = append(ix.postings[term], *pt)
-			if files[term] == nil {
-				files[term] = make(map[string]bool)
+			if fc := files[term]; fc.last != p.Name {
+				files[term] = fileCount{p.Name, fc.n + 1}
 			}
-			files[term][p.Name] = true
 		}
 	}
 	if len(passages) > 0 {
@@ -163,11 +168,9 @@ func NewIndex(passages []Passage) *Index {
 		allFiles[p.Name] = true
 	}
 	if n := len(allFiles); n >= minFilesForDamping {
-		for term, fs := range files {
-			if len(fs) > 1 {
-				if len(fs) == n {
-					ix.damping[term] = fileShareDamping
-				}
+		for term, fc := range files {
+			if fc.n >= n {
+				ix.damping[term] = fileShareDamping
 			}
 		}
 	}

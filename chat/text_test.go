@@ -2,6 +2,7 @@ package chat
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -84,5 +85,20 @@ func TestEditDistance(t *testing.T) {
 				t.Errorf("editDistance(%q, %q, %d): got %d, want %d", tt.a, tt.b, tt.max, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestStopWords(t *testing.T) {
+	for _, list := range []string{stopWords, contractions} {
+		for w := range strings.FieldsSeq(list) {
+			if !isStopWord(w) {
+				t.Errorf("isStopWord(%q): got false, want true", w)
+			}
+		}
+	}
+	for _, w := range []string{"", "redis", "limit", "won", "a b"} {
+		if isStopWord(w) {
+			t.Errorf("isStopWord(%q): got true, want false", w)
+		}
 	}
 }
