@@ -4,10 +4,14 @@
 // answer is grounded in the passages the docs engine retrieves: they go to
 // the model as its only context, and they are the reply's sources.
 //
-// It uses the official openai-go client, without the OPENAI_* environment
-// defaults that client's NewClient would read: an engine sends exactly
-// the base URL, key and model it was given, and never retries on its own,
-// so that a provider's 429 reaches the caller with its Retry-After.
+// It speaks the streaming chat-completions protocol itself, with the
+// standard library alone: a POST to {base}/chat/completions with
+// "stream": true, answered with server-sent events whose data are JSON
+// chunks, the last with a finish_reason, then "data: [DONE]". (A client
+// library for it cost more to build than the rest of the program.) An
+// engine sends exactly the base URL, key and model it was given, reads
+// nothing from the environment, and never retries on its own, so that a
+// provider's 429 reaches the caller with its Retry-After.
 //
 // Failures of the provider are *chat.UpstreamError values; the package
 // knows nothing of HTTP status codes for its own callers.
@@ -17,14 +21,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
-
-	"github.com/openai/openai-go/v3"
-	"github.com/openai/openai-go/v3/option"
-	"github.com/openai/openai-go/v3/packages/ssestream"
 
 	"github.com/smartdocs-go/smartdocs/chat"
 )
@@ -49,7 +50,8 @@ type Options struct {
 	// Name is the model_type the engine answers for, such as "gemini".
 	Name string
 	// BaseURL is the API root, such as https://api.openai.com/v1; the
-	// engine posts to BaseURL + "/chat/completions".
+	// engine posts to BaseURL + "/chat/completions", with or without a
+	// slash at the end of BaseURL.
 	BaseURL string
 	// APIKey is sent as a bearer token; "" sends no Authorization header.
 	APIKey string
@@ -74,7 +76,8 @@ type Options struct {
 // Engine answers from a language model. It is safe for concurrent use.
 type Engine struct {
 	opts Options
-	chat openai.ChatCompletionService
+	// endpoint is the chat-completions URL.
+	endpoint string
 	// afterFunc starts the timer of one answer; tests fire it by hand.
 	afterFunc func(time.Duration, func()) timer
 }
@@ -115,20 +118,9 @@ func New(opts Options) (*Engine, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	copts := []option.RequestOption{
-		option.WithBaseURL(opts.BaseURL),
-		option.WithHTTPClient(opts.HTTPClient),
-		option.WithMaxRetries(0),
-		option.WithMiddleware(plainToStream),
-	}
-	if opts.APIKey != "" {
-		copts = append(copts, option.WithAPIKey(opts.APIKey))
-	}
-	// NewChatCompletionService, unlike openai.NewClient, reads nothing
-	// from the environment.
 	return &Engine{
 		opts:      opts,
-		chat:      openai.NewChatCompletionService(copts...),
+		endpoint:  u.JoinPath("chat", "completions").String(),
 		afterFunc: func(d time.Duration, f func()) timer { return time.AfterFunc(d, f) },
 	}, nil
 }
@@ -159,54 +151,55 @@ func (e *Engine) Answer(ctx context.Context, q chat.Query) (*chat.Reply, error) 
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	timer := e.afterFunc(e.opts.Timeout, func() { cancel(errTimeout) })
-	var resp *http.Response
-	stream := e.chat.NewStreaming(ctx, openai.ChatCompletionNewParams{
-		Model:    e.opts.Model,
-		Messages: messages(q, hits),
-	}, option.WithResponseInto(&resp))
 	// Read the first chunk here, so that a refusal or a broken stream is
 	// an error with a status rather than an error line after a 200.
-	if !stream.Next() {
-		err := stream.Err()
-		if err == nil {
+	s, err := e.post(ctx, request{Model: e.opts.Model, Messages: messages(q, hits), Stream: true})
+	var first *chunk
+	if err == nil {
+		if first, err = s.next(); err != nil {
+			s.close()
+		}
+	}
+	if err != nil {
+		if errors.Is(err, io.EOF) {
 			err = &chat.UpstreamError{Engine: e.opts.Name, Kind: chat.UpstreamMalformed, Err: errors.New("empty stream")}
 		} else {
-			err = e.fail(ctx, resp, err)
+			err = e.fail(ctx, err)
 		}
 		timer.Stop()
 		cancel(nil)
 		return nil, err
 	}
 	timer.Reset(e.opts.Timeout)
-	first := stream.Current()
 
 	tokens := func(yield func(string, error) bool) {
 		defer cancel(nil)
 		defer timer.Stop()
-		defer stream.Close()
+		defer s.close()
 		finished := false
-		chunk := first
+		c := first
 		for {
-			for _, c := range chunk.Choices {
-				if c.Index != 0 {
+			for _, ch := range c.Choices {
+				if ch.Index != 0 {
 					continue
 				}
-				if c.FinishReason != "" {
+				if ch.FinishReason != "" {
 					finished = true
 				}
-				if c.Delta.Content != "" && !yield(c.Delta.Content, nil) {
+				if ch.Delta.Content != "" && !yield(ch.Delta.Content, nil) {
 					return
 				}
 			}
-			if !stream.Next() {
+			next, err := s.next()
+			if errors.Is(err, io.EOF) {
 				break
 			}
+			if err != nil {
+				yield("", e.fail(ctx, err))
+				return
+			}
 			timer.Reset(e.opts.Timeout)
-			chunk = stream.Current()
-		}
-		if err := stream.Err(); err != nil {
-			yield("", e.fail(ctx, resp, err))
-			return
+			c = next
 		}
 		if !finished {
 			yield("", &chat.UpstreamError{Engine: e.opts.Name, Kind: chat.UpstreamMalformed, Err: errors.New("stream ended before the answer was finished")})
@@ -218,10 +211,11 @@ func (e *Engine) Answer(ctx context.Context, q chat.Query) (*chat.Reply, error) 
 // fail turns an error of the call into what Answer returns: the caller's
 // own cancellation wrapped, anything else a *chat.UpstreamError whose
 // text holds no key.
-func (e *Engine) fail(ctx context.Context, resp *http.Response, err error) error {
+func (e *Engine) fail(ctx context.Context, err error) error {
 	ue := &chat.UpstreamError{Engine: e.opts.Name}
 	cause := context.Cause(ctx)
-	var streamErr *ssestream.StreamError
+	var se *statusError
+	var streamErr *streamError
 	switch {
 	case errors.Is(cause, errTimeout):
 		ue.Kind = chat.UpstreamTimeout
@@ -229,19 +223,19 @@ func (e *Engine) fail(ctx context.Context, resp *http.Response, err error) error
 		return ue
 	case ctx.Err() != nil:
 		return fmt.Errorf("llm: %s: %w", e.opts.Name, cause)
-	case resp != nil && resp.StatusCode >= 400:
-		ue.Status = resp.StatusCode
-		ue.Kind = statusKind(resp.StatusCode)
-		body := readBody(resp)
+	case errors.As(err, &se):
+		ue.Status = se.status
+		ue.Kind = statusKind(se.status)
 		if ue.Kind == chat.UpstreamRateLimited {
-			ue.RetryAfter = retryAfter(resp.Header, body, e.opts.Now())
+			ue.RetryAfter = retryAfter(se.header, se.body, e.opts.Now())
 		}
-		if msg := providerMessage(body); msg != "" {
-			err = errors.New(msg)
+		if providerMessage(se.body) == "" {
+			// The status says it all; a proxy's HTML page would say less.
+			return ue
 		}
 	case errors.As(err, &streamErr):
 		ue.Kind = chat.UpstreamUnavailable
-	case isDecodeError(err):
+	case errors.Is(err, errMalformed):
 		ue.Kind = chat.UpstreamMalformed
 	default:
 		ue.Kind = chat.UpstreamUnavailable

@@ -8,11 +8,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/smartdocs-go/smartdocs/chat"
+	"github.com/smartdocs-go/smartdocs/config"
 	"github.com/smartdocs-go/smartdocs/internal/llmtest"
 )
 
@@ -122,6 +124,11 @@ func TestAnswerSends(t *testing.T) {
 			if req.Model != "test-model" || !req.Stream {
 				t.Errorf("got model %q stream %v, want test-model true", req.Model, req.Stream)
 			}
+			for _, h := range [][2]string{{"Content-Type", "application/json"}, {"Accept", "text/event-stream"}} {
+				if got := req.Header.Get(h[0]); got != h[1] {
+					t.Errorf("got %s %q, want %q", h[0], got, h[1])
+				}
+			}
 			msgs := req.Messages
 			if len(msgs) != len(tt.wantHistory)+2 {
 				t.Fatalf("got %d messages, want system + %d history + question", len(msgs), len(tt.wantHistory))
@@ -166,6 +173,49 @@ func TestAnswerIgnoresOpenAIEnvironment(t *testing.T) {
 	}
 }
 
+// raw answers with body as a stream of server-sent events, sent in one
+// piece.
+func raw(body string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, body)
+	}
+}
+
+// TestAnswerEndpoint checks the URL an engine posts to for the default
+// base URLs of Gemini's and Ollama's OpenAI-compatible endpoints (the
+// first ends in a slash, the second does not).
+func TestAnswerEndpoint(t *testing.T) {
+	tests := []struct {
+		name, base, wantPath string
+	}{
+		{"gemini", config.DefaultGeminiBaseURL, "/v1beta/openai/chat/completions"},
+		{"ollama", config.DefaultOllamaBaseURL, "/v1/chat/completions"},
+		{"no path", "http://localhost", "/chat/completions"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u, err := url.Parse(tt.base)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := newProvider(t, llmtest.Stream("ok"))
+			e := p.engine(t, func(o *Options) { o.BaseURL = p.URL + u.Path })
+			reply, err := e.Answer(t.Context(), chat.Query{Question: "q"})
+			if err != nil {
+				t.Fatalf("Answer: %v", err)
+			}
+			if _, err := collect(t, reply); err != nil {
+				t.Fatalf("tokens: %v", err)
+			}
+			reqs := p.Requests()
+			if len(reqs) != 1 || reqs[0].Path != tt.wantPath {
+				t.Errorf("got requests %+v, want one to %s", reqs, tt.wantPath)
+			}
+		})
+	}
+}
+
 func TestAnswerReplies(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -183,6 +233,13 @@ func TestAnswerReplies(t *testing.T) {
 		{"usage chunk without choices", func(w http.ResponseWriter, r *http.Request) {
 			llmtest.SSE(w, llmtest.Chunk("A", "stop"), `{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`, "[DONE]")
 		}, []string{"A"}},
+		{"comments, event and id fields, CRLF", raw(": ping\r\n\r\nid: 1\r\nevent: message\r\ndata: " + llmtest.Chunk("A", "") + "\r\n\r\n: ping\r\n\r\nid: 2\r\ndata: " + llmtest.Chunk("B", "stop") + "\r\n\r\ndata: [DONE]\r\n\r\n"), []string{"A", "B"}},
+		{"lone CR line endings", raw("data: " + llmtest.Chunk("A", "stop") + "\r\rdata: [DONE]\r\r"), []string{"A"}},
+		{"a chunk over several data lines", raw("data: {\"choices\":\ndata: [{\"index\":0,\ndata: \"delta\":{\"content\":\"A\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n"), []string{"A"}},
+		{"keep-alive events and other event types skipped", raw("data:\n\nevent: ping\ndata: {}\n\ndata: " + llmtest.Chunk("A", "stop") + "\n\ndata: [DONE]\n\n"), []string{"A"}},
+		{"nulls and an error field of null", raw(`data: {"choices":[{"index":0,"delta":{"content":null},"finish_reason":null}],"error":null}` + "\n\ndata: " + llmtest.Chunk("A", "stop") + "\n\ndata: [DONE]\n\n"), []string{"A"}},
+		{"other choices ignored", raw(`data: {"choices":[{"index":1,"delta":{"content":"other"}},{"index":0,"delta":{"content":"A"}}]}` + "\n\ndata: " + llmtest.Chunk("", "stop") + "\n\ndata: [DONE]\n\n"), []string{"A"}},
+		{"a line of almost 1 MiB", raw("data: " + llmtest.Chunk(strings.Repeat("x", maxLine-200), "stop") + "\n\ndata: [DONE]\n\n"), []string{strings.Repeat("x", maxLine-200)}},
 		{"plain JSON completion", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			io.WriteString(w, `{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"Whole answer."},"finish_reason":"stop"}]}`)
@@ -297,6 +354,23 @@ func TestAnswerFailsBeforeStream(t *testing.T) {
 			llmtest.SSE(w, `{"error":{"message":"overloaded","code":503}}`)
 		}, chat.UpstreamUnavailable, 0, 0},
 		{"plain JSON that is not a completion", errorWith(http.StatusOK, `{"unexpected":true}`), chat.UpstreamMalformed, 0, 0},
+		{"plain JSON error with 200", errorWith(http.StatusOK, `{"error":{"message":"overloaded"}}`), chat.UpstreamUnavailable, 0, 0},
+		{"plain JSON completion over 4 MiB", errorWith(http.StatusOK, `{"choices":[{"message":{"content":"`+strings.Repeat("x", maxPlainBody)+`"}}]}`), chat.UpstreamMalformed, 0, 0},
+		{"error event type first", raw("event: error\ndata: {\"message\":\"overloaded\"}\n\n"), chat.UpstreamUnavailable, 0, 0},
+		{"error as a string", func(w http.ResponseWriter, r *http.Request) { llmtest.SSE(w, `{"error":"model is loading"}`) }, chat.UpstreamUnavailable, 0, 0},
+		{"a line over 1 MiB", raw("data: " + llmtest.Chunk(strings.Repeat("x", maxLine), "stop") + "\n\n"), chat.UpstreamMalformed, 0, 0},
+		{"an endless line", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			io.WriteString(w, "data: ")
+			line := strings.Repeat("x", 64<<10)
+			for r.Context().Err() == nil {
+				if _, err := io.WriteString(w, line); err != nil {
+					return
+				}
+			}
+		}, chat.UpstreamMalformed, 0, 0},
+		{"only a comment", raw(": ping\n\n"), chat.UpstreamMalformed, 0, 0},
+		{"200 HTML page", errorWith(http.StatusOK, `<html>Sign in to the network</html>`, "Content-Type", "text/html"), chat.UpstreamMalformed, 0, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -310,6 +384,40 @@ func TestAnswerFailsBeforeStream(t *testing.T) {
 			wantUpstream(t, err, tt.kind, tt.status, tt.retry)
 			if n := len(p.Requests()); n != 1 {
 				t.Errorf("got %d calls, want 1 (no retries)", n)
+			}
+		})
+	}
+}
+
+// TestAnswerErrorText checks that the provider's own message reaches the
+// error (for the log), with the key taken out wherever it echoes it.
+func TestAnswerErrorText(t *testing.T) {
+	midStream := func(w http.ResponseWriter, r *http.Request) {
+		llmtest.SSE(w, llmtest.Chunk("part", ""), `{"error":{"message":"overloaded for `+r.Header.Get("Authorization")+`"}}`)
+	}
+	tests := []struct {
+		name   string
+		handle http.HandlerFunc
+		want   string
+	}{
+		{"401 echoing the key", echoKey(http.StatusUnauthorized), "Incorrect API key provided: Bearer [redacted]"},
+		{"Google's list of errors", errorWith(http.StatusTooManyRequests, `[{"error":{"code":429,"message":"Resource   exhausted","status":"RESOURCE_EXHAUSTED"}}]`), "Resource exhausted"},
+		{"no message", errorWith(http.StatusBadGateway, `<html>Bad Gateway</html>`), "model provider unavailable (status 502)"},
+		{"error in the stream echoing the key", midStream, "error in the stream: overloaded for Bearer [redacted]"},
+		{"malformed chunk", func(w http.ResponseWriter, r *http.Request) { llmtest.SSE(w, `{"choices": [`) }, "malformed answer: unexpected end of JSON input"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newProvider(t, tt.handle)
+			reply, err := p.engine(t, nil).Answer(t.Context(), chat.Query{Question: "q"})
+			if err == nil {
+				_, err = collect(t, reply)
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got error %v, want one with %q", err, tt.want)
+			}
+			if err != nil && strings.Contains(err.Error(), testKey) {
+				t.Errorf("error text holds the key: %v", err)
 			}
 		})
 	}
@@ -442,6 +550,15 @@ func TestAnswerFailsMidStream(t *testing.T) {
 		{"ended without finishing", func(w http.ResponseWriter, r *http.Request) {
 			llmtest.SSE(w, llmtest.Chunk("part", ""))
 		}, chat.UpstreamMalformed},
+		{"[DONE] without finishing", func(w http.ResponseWriter, r *http.Request) {
+			llmtest.SSE(w, llmtest.Chunk("part", ""), "[DONE]")
+		}, chat.UpstreamMalformed},
+		{"cut off in an event", raw("data: " + llmtest.Chunk("part", "") + "\n\ndata: " + llmtest.Chunk("more", "stop")), chat.UpstreamMalformed},
+		{"error event type", raw("data: " + llmtest.Chunk("part", "") + "\n\nevent: error\ndata: {\"error\":{\"message\":\"overloaded\"}}\n\n"), chat.UpstreamUnavailable},
+		{"error as a string", func(w http.ResponseWriter, r *http.Request) {
+			llmtest.SSE(w, llmtest.Chunk("part", ""), `{"error":"model crashed"}`)
+		}, chat.UpstreamUnavailable},
+		{"a line over 1 MiB", raw("data: " + llmtest.Chunk("part", "") + "\n\ndata: " + llmtest.Chunk(strings.Repeat("x", maxLine), "stop") + "\n\n"), chat.UpstreamMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

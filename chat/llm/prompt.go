@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/openai/openai-go/v3"
-
 	"github.com/smartdocs-go/smartdocs/chat"
 )
 
@@ -18,21 +16,21 @@ const instructions = "You answer questions about a set of documents. " +
 // messages is what the model is sent for q: the instructions with the
 // passages as context, the recent messages of the conversation
 // (chat.Query.Recent), then the question.
-func messages(q chat.Query, hits []chat.Hit) []openai.ChatCompletionMessageParamUnion {
+func messages(q chat.Query, hits []chat.Hit) []message {
 	history := q.Recent()
-	out := make([]openai.ChatCompletionMessageParamUnion, 0, len(history)+2)
-	out = append(out, openai.SystemMessage(systemPrompt(hits)))
+	out := make([]message, 0, len(history)+2)
+	out = append(out, message{Role: "system", Content: systemPrompt(hits)})
 	for _, m := range history {
 		if strings.TrimSpace(m.Content) == "" {
 			continue // some providers refuse empty messages
 		}
+		role := "user"
 		if m.Role == "assistant" {
-			out = append(out, openai.AssistantMessage(m.Content))
-		} else {
-			out = append(out, openai.UserMessage(m.Content))
+			role = "assistant"
 		}
+		out = append(out, message{Role: role, Content: m.Content})
 	}
-	return append(out, openai.UserMessage(q.Question))
+	return append(out, message{Role: "user", Content: q.Question})
 }
 
 // systemPrompt is the instructions followed by the passages, numbered and

@@ -11,11 +11,12 @@ import (
 
 // Request is what a Provider was sent.
 type Request struct {
-	Path     string    `json:"-"`
-	Auth     string    `json:"-"` // the Authorization header
-	Model    string    `json:"model"`
-	Stream   bool      `json:"stream"`
-	Messages []Message `json:"messages"`
+	Path     string      `json:"-"`
+	Auth     string      `json:"-"` // the Authorization header
+	Header   http.Header `json:"-"` // all the headers
+	Model    string      `json:"model"`
+	Stream   bool        `json:"stream"`
+	Messages []Message   `json:"messages"`
 }
 
 // Message is one message of a Request, in order.
@@ -48,7 +49,7 @@ func NewProvider(t testing.TB, handle http.HandlerFunc) *Provider {
 			http.Error(w, "bad json", http.StatusBadRequest)
 			return
 		}
-		req.Path, req.Auth = r.URL.Path, r.Header.Get("Authorization")
+		req.Path, req.Auth, req.Header = r.URL.Path, r.Header.Get("Authorization"), r.Header.Clone()
 		p.mu.Lock()
 		p.reqs = append(p.reqs, req)
 		p.mu.Unlock()
