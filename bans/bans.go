@@ -137,26 +137,6 @@ func parseDuration(s string) (time.Duration, error) {
 // Active reports whether b is in force at now.
 func (b Ban) Active(now time.Time) bool { return b.Until == nil || now.Before(*b.Until) }
 
-// matches reports whether b bans a client at ip whose key has the hex
-// parts keys.
-func (b Ban) matches(ip netip.Addr, keys []string) bool {
-	switch {
-	case b.IP != "":
-		a, err := netip.ParseAddr(b.IP)
-		return err == nil && ip.IsValid() && a == ip
-	case b.Prefix != "":
-		p, err := netip.ParsePrefix(b.Prefix)
-		return err == nil && ip.IsValid() && p.Contains(ip)
-	case b.Key != "":
-		for _, k := range keys {
-			if strings.HasPrefix(k, b.Key) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // Store keeps bans. Implementations are safe for concurrent use.
 type Store interface {
 	Put(ctx context.Context, b Ban) error
@@ -166,8 +146,29 @@ type Store interface {
 	All(ctx context.Context) ([]Ban, error)
 }
 
+// Versioned is an optional Store method: Version returns a number that
+// changes whenever Put or Delete changes the bans. Bans uses it to skip
+// reading the whole list when nothing changed. Both stores here have it;
+// a Store without it is read in full on every refresh.
+type Versioned interface {
+	Version(ctx context.Context) (int64, error)
+}
+
+// DefaultMax is the default of Options.Max.
+const DefaultMax = 100_000
+
+// sweepEvery is how often Run reads the whole store even when its version
+// has not moved: to drop expired bans from it, and to see edits made to
+// the store behind Bans's back.
+const sweepEvery = time.Minute
+
 // Options configures Bans.
 type Options struct {
+	// Max is the most bans kept; Add returns ErrFull past it. Zero means
+	// DefaultMax. It is checked against this instance's view, so adds
+	// made at once on several instances can pass it by a few; bans
+	// already in the store beyond it still apply.
+	Max int
 	// Now defaults to time.Now.
 	Now func() time.Time
 	// Logger hears of failed refreshes; default discards.
@@ -176,18 +177,36 @@ type Options struct {
 	OnBanned func(r *http.Request, b Ban)
 }
 
+// ErrFull is returned by Add when Options.Max bans are kept. Its message
+// gives the cap.
+var ErrFull = errors.New("bans: the ban list is full")
+
 // Bans adds, lists, lifts and checks bans. It is safe for concurrent use.
+//
+// Checks (Match, Middleware) read an in-memory index and never wait: not
+// on the store, not on a lock. Add and Remove change the store and then
+// one entry of the index; Refresh and Run replace the index whole when
+// the store changed, building the new one aside and swapping it in.
 type Bans struct {
 	store Store
 	opts  Options
-	snap  atomic.Pointer[[]Ban]
-	// mu orders refreshes, so that an old snapshot never replaces a newer.
+	idx   atomic.Pointer[index]
+	// mu orders changes to the index, so that an old read of the store
+	// never replaces a newer index, and an add or removal made during a
+	// reload lands in the index that stays.
 	mu sync.Mutex
+	// version is the store's version at the last full read (under mu);
+	// loaded tells whether there was one.
+	version int64
+	loaded  bool
 }
 
 // New returns Bans kept in store. Call Refresh (or Run) to load the bans
 // the store already holds.
 func New(store Store, opts Options) *Bans {
+	if opts.Max <= 0 {
+		opts.Max = DefaultMax
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -195,81 +214,144 @@ func New(store Store, opts Options) *Bans {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	b := &Bans{store: store, opts: opts}
-	b.snap.Store(&[]Ban{})
+	b.idx.Store(newIndex(nil))
 	return b
 }
 
-// Add stores a new ban with a fresh id and returns it.
+// Len returns how many bans this instance holds, expired ones not yet
+// swept included. It does no I/O.
+func (b *Bans) Len() int { return int(b.idx.Load().n.Load()) }
+
+// Add stores a new ban with a fresh id and returns it. It returns an error
+// wrapping ErrFull when Options.Max bans are held already.
 func (b *Bans) Add(ctx context.Context, ban Ban) (Ban, error) {
+	if n := b.Len(); n >= b.opts.Max {
+		return Ban{}, fmt.Errorf("%w (at most %d bans)", ErrFull, b.opts.Max)
+	}
 	var id [8]byte
 	rand.Read(id[:])
 	ban.ID = hex.EncodeToString(id[:])
 	if err := b.store.Put(ctx, ban); err != nil {
 		return Ban{}, fmt.Errorf("bans: store: %w", err)
 	}
-	return ban, b.Refresh(ctx)
+	b.mu.Lock()
+	b.idx.Load().add(ban)
+	b.mu.Unlock()
+	return ban, nil
 }
 
 // Remove lifts a ban.
 func (b *Bans) Remove(ctx context.Context, id string) error {
 	if err := b.store.Delete(ctx, id); err != nil {
 		if errors.Is(err, ErrNotFound) {
+			// Another instance may have lifted it; forget it here too.
+			b.mu.Lock()
+			b.idx.Load().remove(id)
+			b.mu.Unlock()
 			return err
 		}
 		return fmt.Errorf("bans: store: %w", err)
 	}
-	return b.Refresh(ctx)
+	b.mu.Lock()
+	b.idx.Load().remove(id)
+	b.mu.Unlock()
+	return nil
 }
 
-// List returns the bans in force, oldest first, read from the store.
+// List returns the bans in force, oldest first, after a Refresh.
 func (b *Bans) List(ctx context.Context) ([]Ban, error) {
 	if err := b.Refresh(ctx); err != nil {
 		return nil, err
 	}
-	return slices.Clone(*b.snap.Load()), nil
-}
-
-// Refresh reloads the snapshot from the store, dropping expired bans from
-// it (and from the store).
-func (b *Bans) Refresh(ctx context.Context) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	all, err := b.store.All(ctx)
-	if err != nil {
-		return fmt.Errorf("bans: store: %w", err)
-	}
 	now := b.opts.Now()
-	live := make([]Ban, 0, len(all))
-	for _, ban := range all {
-		if ban.Active(now) {
-			live = append(live, ban)
-		} else {
-			b.store.Delete(ctx, ban.ID)
-		}
-	}
-	slices.SortFunc(live, func(x, y Ban) int {
+	list := slices.DeleteFunc(b.idx.Load().all(), func(x Ban) bool { return !x.Active(now) })
+	slices.SortFunc(list, func(x, y Ban) int {
 		if c := x.Since.Compare(y.Since); c != 0 {
 			return c
 		}
 		return strings.Compare(x.ID, y.ID)
 	})
-	b.snap.Store(&live)
-	return nil
+	return list, nil
 }
 
-// Run refreshes the snapshot every second until ctx ends, so bans made by
-// other instances apply here too.
+// Refresh brings the index up to date with the store: when the store's
+// version moved since the last read (always, for a store that is not
+// Versioned), it reads every ban, drops the expired ones (from the store
+// too) and swaps in a new index. Checks go on against the old index
+// meanwhile.
+func (b *Bans) Refresh(ctx context.Context) error {
+	expired, err := b.reload(ctx, false)
+	b.drop(ctx, expired)
+	return err
+}
+
+// reload reads the store into a new index, if its version moved or sweep
+// is set, and returns the ids of the expired bans it left out.
+func (b *Bans) reload(ctx context.Context, sweep bool) ([]string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	// The version is read before the bans, so a change made between the
+	// two reads moves it past what is recorded and is read next time.
+	v, versioned := int64(0), false
+	if vs, ok := b.store.(Versioned); ok {
+		var err error
+		if v, err = vs.Version(ctx); err != nil {
+			return nil, fmt.Errorf("bans: store: %w", err)
+		}
+		versioned = true
+		if !sweep && b.loaded && v == b.version {
+			return nil, nil
+		}
+	}
+	all, err := b.store.All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("bans: store: %w", err)
+	}
+	now := b.opts.Now()
+	var expired []string
+	live := slices.DeleteFunc(all, func(ban Ban) bool {
+		if ban.Active(now) {
+			return false
+		}
+		expired = append(expired, ban.ID)
+		return true
+	})
+	b.idx.Store(newIndex(live))
+	b.version, b.loaded = v, versioned
+	return expired, nil
+}
+
+// drop deletes expired bans from the store, outside the lock: they match
+// nothing, so there is no hurry, and a store that deletes one at a time
+// must not hold up adds meanwhile.
+func (b *Bans) drop(ctx context.Context, ids []string) {
+	for _, id := range ids {
+		if err := b.store.Delete(ctx, id); err != nil && !errors.Is(err, ErrNotFound) {
+			return // the next sweep tries again
+		}
+	}
+}
+
+// Run refreshes the index every second until ctx ends, so bans made by
+// other instances apply here too, and once a minute reads the whole store
+// regardless of its version, to sweep out expired bans.
 func (b *Bans) Run(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	failing := false
+	last := b.opts.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		err := b.Refresh(ctx)
+		sweep := b.opts.Now().Sub(last) >= sweepEvery
+		expired, err := b.reload(ctx, sweep)
+		b.drop(ctx, expired)
+		if err == nil && sweep {
+			last = b.opts.Now()
+		}
 		if err != nil && !failing && ctx.Err() == nil {
 			b.opts.Logger.Warn("cannot refresh the bans; checking against the last list read", "err", err)
 		}
@@ -279,15 +361,11 @@ func (b *Bans) Run(ctx context.Context) {
 
 // Match returns the ban in force that covers a client at ip whose
 // rate-limit key has the hex parts keys (client part and address tag), if
-// any. It reads the snapshot and does no I/O.
+// any. It reads the index, does no I/O and takes no lock; its cost grows
+// with the number of distinct prefix and key lengths banned, not with the
+// number of bans.
 func (b *Bans) Match(ip netip.Addr, keys ...string) (Ban, bool) {
-	now := b.opts.Now()
-	for _, ban := range *b.snap.Load() {
-		if ban.Active(now) && ban.matches(ip, keys) {
-			return ban, true
-		}
-	}
-	return Ban{}, false
+	return b.idx.Load().match(ip.Unmap().WithZone(""), keys, b.opts.Now())
 }
 
 // Middleware refuses banned clients with 403 and a JSON detail. client
@@ -295,7 +373,7 @@ func (b *Bans) Match(ip netip.Addr, keys ...string) (Ban, bool) {
 func (b *Bans) Middleware(client func(r *http.Request) (netip.Addr, []string)) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if len(*b.snap.Load()) == 0 {
+			if b.Len() == 0 {
 				next.ServeHTTP(w, r)
 				return
 			}

@@ -3,6 +3,7 @@ package bans
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"sync"
 
 	"github.com/redis/go-redis/v9"
@@ -12,11 +13,15 @@ import (
 // instances and are lost when it stops. The zero value is ready; it is
 // safe for concurrent use.
 type MemoryStore struct {
-	mu   sync.Mutex
-	bans map[string]Ban
+	mu      sync.Mutex
+	bans    map[string]Ban
+	version int64
 }
 
-var _ Store = (*MemoryStore)(nil)
+var (
+	_ Store     = (*MemoryStore)(nil)
+	_ Versioned = (*MemoryStore)(nil)
+)
 
 // Put implements Store.
 func (m *MemoryStore) Put(_ context.Context, b Ban) error {
@@ -26,6 +31,7 @@ func (m *MemoryStore) Put(_ context.Context, b Ban) error {
 		m.bans = map[string]Ban{}
 	}
 	m.bans[b.ID] = b
+	m.version++
 	return nil
 }
 
@@ -37,7 +43,15 @@ func (m *MemoryStore) Delete(_ context.Context, id string) error {
 		return ErrNotFound
 	}
 	delete(m.bans, id)
+	m.version++
 	return nil
+}
+
+// Version implements Versioned.
+func (m *MemoryStore) Version(context.Context) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.version, nil
 }
 
 // All implements Store.
@@ -53,14 +67,23 @@ func (m *MemoryStore) All(context.Context) ([]Ban, error) {
 
 // RedisStore keeps bans as JSON in one Redis hash, field = id, shared by
 // every instance and kept without expiry (Bans removes expired ones), so
-// they survive restarts of the app, and of Redis when it persists. It is
-// safe for concurrent use.
+// they survive restarts of the app, and of Redis when it persists. The
+// field "_version" of the same hash counts the changes, in the same
+// transaction as each change, so that an instance reads the whole hash
+// only when it moved. It is safe for concurrent use.
 type RedisStore struct {
 	rdb redis.Cmdable
 	key string
 }
 
-var _ Store = (*RedisStore)(nil)
+// versionField is the hash field that counts changes. Ban ids are hex, so
+// it cannot clash with one.
+const versionField = "_version"
+
+var (
+	_ Store     = (*RedisStore)(nil)
+	_ Versioned = (*RedisStore)(nil)
+)
 
 // NewRedisStore returns a store in the hash key (such as
 // "smartdocs:bans").
@@ -74,19 +97,39 @@ func (s *RedisStore) Put(ctx context.Context, b Ban) error {
 	if err != nil {
 		return err
 	}
-	return s.rdb.HSet(ctx, s.key, b.ID, v).Err()
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, s.key, b.ID, v)
+		p.HIncrBy(ctx, s.key, versionField, 1)
+		return nil
+	})
+	return err
 }
 
 // Delete implements Store.
 func (s *RedisStore) Delete(ctx context.Context, id string) error {
-	n, err := s.rdb.HDel(ctx, s.key, id).Result()
+	var del *redis.IntCmd
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		del = p.HDel(ctx, s.key, id)
+		p.HIncrBy(ctx, s.key, versionField, 1)
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	if n == 0 {
+	if del.Val() == 0 {
 		return ErrNotFound
 	}
 	return nil
+}
+
+// Version implements Versioned: one HGET, 0 while the hash has never
+// changed.
+func (s *RedisStore) Version(ctx context.Context) (int64, error) {
+	v, err := s.rdb.HGet(ctx, s.key, versionField).Int64()
+	if errors.Is(err, redis.Nil) {
+		return 0, nil
+	}
+	return v, err
 }
 
 // All implements Store. A field that is not a ban is skipped.
@@ -97,6 +140,9 @@ func (s *RedisStore) All(ctx context.Context) ([]Ban, error) {
 	}
 	out := make([]Ban, 0, len(m))
 	for id, v := range m {
+		if id == versionField {
+			continue
+		}
 		var b Ban
 		if json.Unmarshal([]byte(v), &b) != nil || b.ID != id {
 			continue

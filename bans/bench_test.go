@@ -1,0 +1,98 @@
+package bans
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"testing"
+)
+
+// filled returns Bans holding n bans of every kind, with the prefix and key
+// lengths an operator would mix (/24 and /28, /48 and /64, 8 and 16
+// digits): 40% IPv4 addresses, 20% IPv6 addresses, 20% ranges, 20% keys.
+func filled(b *testing.B, n int) *Bans {
+	b.Helper()
+	ctx := context.Background()
+	store := &MemoryStore{}
+	for i := range n {
+		var req Request
+		switch i % 10 {
+		case 0, 1, 2, 3:
+			req.IP = netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}).String()
+		case 4, 5:
+			req.IP = fmt.Sprintf("2001:db8:%x::%x", i>>16, i&0xffff)
+		case 6:
+			req.Prefix = fmt.Sprintf("172.%d.%d.0/%d", 16+i%16, (i>>4)&0xff, 24+4*(i/10%2))
+		case 7:
+			req.Prefix = fmt.Sprintf("2001:db8:%x:%x::/%d", 0x8000|i>>16, i&0xffff, 48+16*(i/10%2))
+		default:
+			req.Key = fmt.Sprintf("%08x", i)
+			if i/10%2 == 1 {
+				req.Key = fmt.Sprintf("%016x", i)
+			}
+		}
+		ban, err := Parse(req, t0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ban.ID = fmt.Sprintf("%016x", i)
+		if err := store.Put(ctx, ban); err != nil {
+			b.Fatal(err)
+		}
+	}
+	bans := New(store, Options{Max: 1 << 30})
+	if err := bans.Refresh(ctx); err != nil {
+		b.Fatal(err)
+	}
+	return bans
+}
+
+// BenchmarkMiddleware is the cost of the ban check on a request from a
+// client no ban covers (the common case), with no bans and with 100,000.
+// Run: go test -run '^$' -bench 'Middleware|Add' ./bans
+func BenchmarkMiddleware(b *testing.B) {
+	for _, n := range []int{0, 100_000} {
+		for _, family := range []string{"v4", "v6"} {
+			b.Run(fmt.Sprintf("bans=%d/%s", n, family), func(b *testing.B) {
+				bans := filled(b, n)
+				ip := netip.MustParseAddr("198.51.100.7")
+				if family == "v6" {
+					ip = netip.MustParseAddr("2001:db8:ffff:1::7")
+				}
+				keys := []string{"f1e2d3c4b5a69788", "ffff0000eeee1111"}
+				h := bans.Middleware(func(*http.Request) (netip.Addr, []string) { return ip, keys })(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+				r := httptest.NewRequest(http.MethodPost, "/chat", nil)
+				w := httptest.NewRecorder()
+				b.ReportAllocs()
+				for b.Loop() {
+					h.ServeHTTP(w, r)
+				}
+				if w.Code != http.StatusOK {
+					b.Fatalf("got status %d, want the client let through", w.Code)
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkAdd is the cost of adding one ban (kept in memory) with none
+// and with 100,000 present.
+func BenchmarkAdd(b *testing.B) {
+	for _, n := range []int{0, 100_000} {
+		b.Run(fmt.Sprintf("bans=%d", n), func(b *testing.B) {
+			bans := filled(b, n)
+			ctx := context.Background()
+			i := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				i++
+				ban, _ := Parse(Request{IP: netip.AddrFrom4([4]byte{192, byte(i >> 16), byte(i >> 8), byte(i)}).String()}, t0)
+				if _, err := bans.Add(ctx, ban); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,445 @@
+package bans
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/smartdocs-go/smartdocs/internal/redistest"
+)
+
+// TestMatchKinds checks every kind of ban against clients just inside and
+// just outside it, with prefixes of several lengths in use at once.
+func TestMatchKinds(t *testing.T) {
+	c := &clock{t0}
+	b := New(&MemoryStore{}, Options{Now: c.now})
+	ids := map[string]string{}
+	for name, req := range map[string]Request{
+		"v4":      {IP: "198.51.100.7"},
+		"v6":      {IP: "2001:db8:1::7"},
+		"v4/8":    {Prefix: "10.0.0.0/8"},
+		"v4/24":   {Prefix: "203.0.113.0/24"},
+		"v4/31":   {Prefix: "192.0.2.6/31"},
+		"v6/32":   {Prefix: "2001:db9::/32"},
+		"v6/48":   {Prefix: "2001:db8:2::/48"},
+		"v6/64":   {Prefix: "2001:db8:3:4::/64"},
+		"v6/128":  {Prefix: "2001:db8:5::5/128"},
+		"key8":    {Key: "a1b2c3d4"},
+		"key12":   {Key: "0123456789ab"},
+		"key64":   {Key: strings.Repeat("fe", 32)},
+		"expires": {IP: "198.51.100.99", Duration: "1h"},
+	} {
+		ids[add(t, b, req).ID] = name
+	}
+	tests := []struct {
+		ip   string
+		keys []string
+		want string // the ban's name, "" for none
+	}{
+		{"198.51.100.7", nil, "v4"},
+		{"::ffff:198.51.100.7", nil, "v4"},
+		{"198.51.100.8", nil, ""},
+		{"2001:db8:1::7", nil, "v6"},
+		{"2001:db8:1::8", nil, ""},
+		{"10.255.0.1", nil, "v4/8"},
+		{"11.0.0.1", nil, ""},
+		{"203.0.113.255", nil, "v4/24"},
+		{"203.0.114.0", nil, ""},
+		{"192.0.2.7", nil, "v4/31"},
+		{"192.0.2.8", nil, ""},
+		{"2001:db9:ffff::1", nil, "v6/32"},
+		{"2001:dba::1", nil, ""},
+		{"2001:db8:2:ffff::1", nil, "v6/48"},
+		{"2001:db8:3:4:ffff::1", nil, "v6/64"},
+		{"2001:db8:3:5::1", nil, ""},
+		{"2001:db8:5::5", nil, "v6/128"},
+		{"2001:db8:5::6", nil, ""},
+		// An IPv4 range does not cover the IPv6 address with the same bits.
+		{"a00::1", nil, ""},
+		{"192.0.2.200", []string{"a1b2c3d4ffff0000", "00000000"}, "key8"},
+		{"192.0.2.200", []string{"00000000", "a1b2c3d4ffff0000"}, "key8"},
+		{"192.0.2.200", []string{"a1b2c3d5ffff0000", "00000000"}, ""},
+		{"192.0.2.200", []string{"0123456789abcdef"}, "key12"},
+		{"192.0.2.200", []string{"0123456789aacdef"}, ""},
+		{"192.0.2.200", []string{strings.Repeat("fe", 32)}, "key64"},
+		{"192.0.2.200", []string{strings.Repeat("fe", 31) + "ff"}, ""},
+		{"192.0.2.200", []string{"a1b2"}, ""}, // shorter than any ban
+		{"", []string{"a1b2c3d4"}, "key8"},    // no address known
+		{"198.51.100.99", nil, "expires"},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s %v", tt.ip, tt.keys), func(t *testing.T) {
+			var ip netip.Addr
+			if tt.ip != "" {
+				ip = netip.MustParseAddr(tt.ip)
+			}
+			got := ""
+			if ban, ok := b.Match(ip, tt.keys...); ok {
+				got = ids[ban.ID]
+			}
+			if got != tt.want {
+				t.Errorf("got ban %q, want %q", got, tt.want)
+			}
+		})
+	}
+	c.t = c.t.Add(time.Hour)
+	if ban, ok := b.Match(netip.MustParseAddr("198.51.100.99")); ok {
+		t.Errorf("an hour on: got %s matched, want the expired ban to match no more", ids[ban.ID])
+	}
+}
+
+// Two bans on one target: lifting or outliving one leaves the other.
+func TestSameTargetTwice(t *testing.T) {
+	c := &clock{t0}
+	b := New(&MemoryStore{}, Options{Now: c.now})
+	ip := netip.MustParseAddr("203.0.113.9")
+	short := add(t, b, Request{Prefix: "203.0.113.0/24", Duration: "1h"})
+	long := add(t, b, Request{Prefix: "203.0.113.0/24", Duration: "2h"})
+	steps := []struct {
+		advance time.Duration
+		remove  string
+		want    string
+	}{
+		{want: short.ID},
+		{advance: time.Hour, want: long.ID},
+		{remove: long.ID, want: ""},
+	}
+	for i, s := range steps {
+		c.t = c.t.Add(s.advance)
+		if s.remove != "" {
+			if err := b.Remove(context.Background(), s.remove); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, _ := b.Match(ip)
+		if got.ID != s.want {
+			t.Errorf("step %d: got ban %q, want %q", i, got.ID, s.want)
+		}
+	}
+}
+
+// naive is the check the index replaces: every ban, one by one.
+func naive(list []Ban, ip netip.Addr, keys []string, now time.Time) bool {
+	for _, b := range list {
+		if !b.Active(now) {
+			continue
+		}
+		switch {
+		case b.IP != "":
+			if ip.IsValid() && netip.MustParseAddr(b.IP) == ip {
+				return true
+			}
+		case b.Prefix != "":
+			if ip.IsValid() && netip.MustParsePrefix(b.Prefix).Contains(ip) {
+				return true
+			}
+		default:
+			for _, k := range keys {
+				if strings.HasPrefix(k, b.Key) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// The index agrees with checking every ban, on random bans and clients
+// drawn close together so that many of them hit.
+func TestMatchAgreesWithScan(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	c := &clock{t0}
+	b := New(&MemoryStore{}, Options{Now: c.now})
+	v4 := func() netip.Addr { return netip.AddrFrom4([4]byte{10, byte(rng.IntN(4)), byte(rng.IntN(4)), byte(rng.IntN(256))}) }
+	v6 := func() netip.Addr {
+		return netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, byte(rng.IntN(4)), 0, 0, byte(rng.IntN(4)), 15: byte(rng.IntN(256))})
+	}
+	// Keys share their first 4 digits and use two digits after, so that
+	// bans of different lengths collide.
+	key := func(n int) string {
+		s := []byte("a1b2" + strings.Repeat("0", n-4))
+		for i := 4; i < n; i++ {
+			s[i] = "01"[rng.IntN(2)]
+		}
+		return string(s)
+	}
+	var list []Ban
+	for range 200 {
+		var req Request
+		switch rng.IntN(5) {
+		case 0:
+			req.IP = v4().String()
+		case 1:
+			req.IP = v6().String()
+		case 2:
+			req.Prefix = netip.PrefixFrom(v4(), 24+rng.IntN(9)).String()
+		case 3:
+			req.Prefix = netip.PrefixFrom(v6(), 112+rng.IntN(17)).String()
+		default:
+			req.Key = key(MinKey + rng.IntN(5))
+		}
+		if rng.IntN(3) == 0 {
+			req.Duration = fmt.Sprintf("%dm", 1+rng.IntN(120))
+		}
+		list = append(list, add(t, b, req))
+	}
+	// Lift a third of them.
+	for i := 0; i < len(list); i += 3 {
+		if err := b.Remove(context.Background(), list[i].ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var kept []Ban
+	for i, ban := range list {
+		if i%3 != 0 {
+			kept = append(kept, ban)
+		}
+	}
+	hits := 0
+	for _, advance := range []time.Duration{0, 30 * time.Minute, 3 * time.Hour} {
+		c.t = t0.Add(advance)
+		for i := range 2000 {
+			ip := v4()
+			if i%2 == 1 {
+				ip = v6()
+			}
+			keys := []string{key(16), key(16)}
+			if i%4 < 2 {
+				keys = []string{"ffff0000ffff0000"}
+			}
+			want := naive(kept, ip, keys, c.t)
+			_, got := b.Match(ip, keys...)
+			if got != want {
+				t.Fatalf("at +%v, %s %v: got banned %v, want %v", advance, ip, keys, got, want)
+			}
+			if got {
+				hits++
+			}
+		}
+	}
+	t.Logf("%d hits of 6000 checks", hits)
+	if hits < 500 || hits > 5500 {
+		t.Errorf("got %d hits of 6000 checks; the test wants a mix of hits and misses to mean something", hits)
+	}
+}
+
+// countingStore counts full reads.
+type countingStore struct {
+	Store
+	reads atomic.Int64
+}
+
+func (s *countingStore) All(ctx context.Context) ([]Ban, error) {
+	s.reads.Add(1)
+	return s.Store.All(ctx)
+}
+
+func (s *countingStore) Version(ctx context.Context) (int64, error) {
+	return s.Store.(Versioned).Version(ctx)
+}
+
+// Adding and lifting change the index in place: neither reads the store
+// back, and a refresh reads it only when another writer changed it.
+func TestChangesDoNotReadTheStore(t *testing.T) {
+	ctx := context.Background()
+	shared := &MemoryStore{}
+	store := &countingStore{Store: shared}
+	b := New(store, Options{})
+	if err := b.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var last Ban
+	for i := range 100 {
+		last = add(t, b, Request{IP: fmt.Sprintf("198.51.100.%d", i)})
+	}
+	if err := b.Remove(ctx, last.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := store.reads.Load(); got != 1 {
+		t.Errorf("got %d full reads after the first refresh, 100 adds and a removal; want 1", got)
+	}
+	if _, ok := b.Match(netip.MustParseAddr("198.51.100.42")); !ok {
+		t.Error("an added ban does not match")
+	}
+
+	// Another instance's add moves the version: the next refresh reads.
+	other := New(shared, Options{})
+	add(t, other, Request{IP: "203.0.113.1"})
+	for range 3 {
+		if err := b.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := store.reads.Load(); got != 2 {
+		t.Errorf("got %d full reads after another instance's add and 3 refreshes; want 2", got)
+	}
+	if _, ok := b.Match(netip.MustParseAddr("203.0.113.1")); !ok {
+		t.Error("the other instance's ban does not match after a refresh")
+	}
+	if got := b.Len(); got != 100 {
+		t.Errorf("got Len %d, want 100", got)
+	}
+}
+
+// A refresh drops expired bans from the index and from the store.
+func TestRefreshSweepsExpired(t *testing.T) {
+	c := &clock{t0}
+	store := &MemoryStore{}
+	b := New(store, Options{Now: c.now})
+	add(t, b, Request{IP: "198.51.100.7", Duration: "1h"})
+	add(t, b, Request{IP: "198.51.100.8"})
+	c.t = c.t.Add(time.Hour)
+	// What Run does once a minute.
+	expired, err := b.reload(context.Background(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.drop(context.Background(), expired)
+	all, _ := store.All(context.Background())
+	if len(all) != 1 || all[0].IP != "198.51.100.8" || b.Len() != 1 {
+		t.Errorf("got %d in the store (%+v), Len %d; want only the permanent ban", len(all), all, b.Len())
+	}
+}
+
+func TestCap(t *testing.T) {
+	ctx := context.Background()
+	b := New(&MemoryStore{}, Options{Max: 3})
+	var first Ban
+	for i := range 3 {
+		ban := add(t, b, Request{IP: fmt.Sprintf("198.51.100.%d", i)})
+		if i == 0 {
+			first = ban
+		}
+	}
+	ban, _ := Parse(Request{IP: "198.51.100.200"}, t0)
+	_, err := b.Add(ctx, ban)
+	if !errors.Is(err, ErrFull) || !strings.Contains(err.Error(), "at most 3 bans") {
+		t.Fatalf("fourth add: got %v, want ErrFull saying at most 3 bans", err)
+	}
+	if _, ok := b.Match(netip.MustParseAddr("198.51.100.200")); ok {
+		t.Error("the refused ban matches")
+	}
+	if err := b.Remove(ctx, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Add(ctx, ban); err != nil {
+		t.Errorf("add after a removal: got %v, want room for it", err)
+	}
+	if got := New(&MemoryStore{}, Options{}).opts.Max; got != DefaultMax {
+		t.Errorf("default cap: got %d, want %d", got, DefaultMax)
+	}
+}
+
+// Adds, removals and refreshes while requests are checked: run with -race.
+func TestConcurrentChangesAndChecks(t *testing.T) {
+	ctx := context.Background()
+	b := New(&MemoryStore{}, Options{})
+	stable := add(t, b, Request{Prefix: "203.0.113.0/24"})
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var misses atomic.Int64
+	for range 2 {
+		wg.Go(func() {
+			ip := netip.MustParseAddr("203.0.113.77")
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if got, ok := b.Match(ip, "a1b2c3d4e5f60718"); !ok || got.ID != stable.ID {
+					misses.Add(1)
+				}
+				b.Match(netip.MustParseAddr("198.51.100.1"), "00000000")
+			}
+		})
+	}
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if err := b.Refresh(ctx); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
+	for i := range 500 {
+		req := Request{IP: fmt.Sprintf("198.51.%d.%d", i/256, i%256)}
+		if i%2 == 1 {
+			req = Request{Prefix: fmt.Sprintf("10.%d.0.0/%d", i%256, 16+i%9)}
+		}
+		ban := add(t, b, req)
+		if i%3 == 0 {
+			if err := b.Remove(ctx, ban.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if n := misses.Load(); n != 0 {
+		t.Errorf("the stable ban failed to match %d times during changes, want 0", n)
+	}
+	list, err := b.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 1 + 500 - 167; len(list) != want || b.Len() != want {
+		t.Errorf("got %d bans listed, Len %d; want %d", len(list), b.Len(), want)
+	}
+}
+
+// In Redis the version field moves with every change, so an instance
+// reads the whole hash only after a change, and the field is never taken
+// for a ban.
+func TestRedisVersion(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	ctx := context.Background()
+	store := &countingStore{Store: NewRedisStore(srv.Client(), "smartdocs:bans")}
+	one := New(store, Options{})
+	two := New(NewRedisStore(srv.Client(), "smartdocs:bans"), Options{})
+	for range 3 {
+		if err := one.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := store.reads.Load(); got != 1 {
+		t.Errorf("3 refreshes of an unchanged hash: got %d full reads, want 1", got)
+	}
+	ban := add(t, two, Request{Key: "a1b2c3d4"})
+	for range 3 {
+		if err := one.Refresh(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := store.reads.Load(); got != 2 {
+		t.Errorf("3 refreshes after one change: got %d full reads, want 2", got)
+	}
+	if got, ok := one.Match(netip.Addr{}, "a1b2c3d4e5f60718"); !ok || got.ID != ban.ID {
+		t.Errorf("got %+v, %v; want ban %s", got, ok, ban.ID)
+	}
+	if err := two.Remove(ctx, ban.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := one.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := one.Match(netip.Addr{}, "a1b2c3d4e5f60718"); ok {
+		t.Error("still banned after the ban was lifted elsewhere")
+	}
+	all, err := store.All(ctx)
+	if err != nil || len(all) != 0 {
+		t.Errorf("got %+v, %v; want no bans (the version field is not one)", all, err)
+	}
+}
