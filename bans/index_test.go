@@ -157,7 +157,9 @@ func TestMatchAgreesWithScan(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	c := &clock{t0}
 	b := New(&MemoryStore{}, Options{Now: c.now})
-	v4 := func() netip.Addr { return netip.AddrFrom4([4]byte{10, byte(rng.IntN(4)), byte(rng.IntN(4)), byte(rng.IntN(256))}) }
+	v4 := func() netip.Addr {
+		return netip.AddrFrom4([4]byte{10, byte(rng.IntN(4)), byte(rng.IntN(4)), byte(rng.IntN(256))})
+	}
 	v6 := func() netip.Addr {
 		return netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, byte(rng.IntN(4)), 0, 0, byte(rng.IntN(4)), 15: byte(rng.IntN(256))})
 	}
