@@ -1,9 +1,11 @@
 // SmartDocs chat page. One session id per browser, answers streamed as
-// NDJSON and shown token by token, rate-limit state taken from the server's
-// headers. Everything lives in this file because the Content-Security-Policy
-// forbids inline scripts; it runs in an IIFE so no name leaks onto window.
+// NDJSON and rendered as Markdown as they grow (see markdown.js), rate-limit
+// state taken from the server's headers. The Content-Security-Policy forbids
+// inline scripts, so the page's code lives in these files; it is an ES
+// module, so no name leaks onto window.
+import { View } from './markdown.js';
+
 (() => {
-  'use strict';
 
   const SESSION_KEY = 'smartdocs-session-id';
   const MAX_HISTORY = 10; // previous messages sent with each question
@@ -106,7 +108,7 @@
   }
 
   // addMessage returns the message element; an assistant message holds an
-  // empty .answer that tokens are appended to.
+  // empty .answer that the streamed answer is rendered into.
   function addMessage(role, text) {
     log.querySelector('.empty')?.remove();
     const item = el('div', `message ${role}`);
@@ -187,14 +189,24 @@
     }, 250);
   }
 
-  // stream reads NDJSON lines as they arrive and reports whether the answer
-  // ended with "done".
+  // stream reads NDJSON lines as they arrive and returns the answer's
+  // Markdown and whether it ended with "done". The answer is rendered at
+  // most once per frame, however many tokens a frame brings, and once more
+  // at the end.
   async function stream(res, item) {
-    const answer = item.querySelector('.answer');
+    const view = new View(item.querySelector('.answer'));
     const reader = res.body.getReader();
     const decoder = new TextDecoder();
     let buffer = '';
     let outcome = '';
+    let text = '';
+    let frame = 0;
+    const show = () => {
+      cancelAnimationFrame(frame);
+      frame = 0;
+      view.set(text);
+      scrollDown();
+    };
     const handle = (line) => {
       if (!line.trim() || outcome) return;
       let event;
@@ -205,8 +217,8 @@
       }
       if (event.type === 'sources') showSources(item, event);
       else if (event.type === 'token') {
-        answer.append(String(event.data ?? ''));
-        scrollDown();
+        text += String(event.data ?? '');
+        if (!frame) frame = requestAnimationFrame(show);
       } else if (event.type === 'done') outcome = 'done';
       else if (event.type === 'error') {
         outcome = 'error';
@@ -224,8 +236,9 @@
       }
     }
     handle(buffer + decoder.decode());
+    show();
     if (!outcome) fail(item, 'The answer was cut off. Please try again.');
-    return outcome === 'done';
+    return { text, ok: outcome === 'done' };
   }
 
   async function ask(text) {
@@ -248,9 +261,12 @@
       if (!res.ok) {
         fail(item, errorText(await res.json().catch(() => null), res.status));
         if (res.status === 429) startCountdown(retrySeconds(res.headers.get('Retry-After')));
-      } else if (await stream(res, item)) {
-        ok = true;
-        turns.push({ role: 'user', content: text }, { role: 'assistant', content: item.querySelector('.answer').textContent });
+      } else {
+        const answer = await stream(res, item);
+        if (answer.ok) {
+          ok = true;
+          turns.push({ role: 'user', content: text }, { role: 'assistant', content: answer.text });
+        }
       }
     } catch {
       fail(item, 'Could not reach the server. Check your connection and try again.');

@@ -6,9 +6,9 @@ package static
 
 import "embed"
 
-// FS holds index.html, app.js and style.css at its root. index.html refers
-// to the other two as /static/app.js and /static/style.css, so serve FS
-// under /static/ and index.html itself at /.
+// FS holds index.html, app.js, markdown.js and style.css at its root.
+// index.html refers to the others under /static/ (app.js imports
+// ./markdown.js), so serve FS under /static/ and index.html itself at /.
 //
-//go:embed index.html app.js style.css
+//go:embed index.html app.js markdown.js style.css
 var FS embed.FS
