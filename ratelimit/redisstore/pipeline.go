@@ -44,9 +44,8 @@ type pipeliner interface {
 // decisions per round trip, with a decision waiting at most about one
 // round trip longer than it would have alone.
 type batcher struct {
-	rdb    pipeliner
-	script *redis.Script
-	slots  int // round trips in flight at most
+	rdb   pipeliner
+	slots int // round trips in flight at most
 
 	mu       sync.Mutex
 	inflight int
@@ -56,24 +55,25 @@ type batcher struct {
 // call is one decision's script run, from the caller that waits for it to
 // the round trip that carries it.
 type call struct {
-	ctx  context.Context
-	keys []string
-	args []any
-	vals []int64
-	err  error
-	done chan struct{}
+	ctx    context.Context
+	script *redis.Script
+	keys   []string
+	args   []any
+	vals   []int64
+	err    error
+	done   chan struct{}
 }
 
-func newBatcher(rdb pipeliner, script *redis.Script, slots int) *batcher {
-	return &batcher{rdb: rdb, script: script, slots: slots}
+func newBatcher(rdb pipeliner, slots int) *batcher {
+	return &batcher{rdb: rdb, slots: slots}
 }
 
 // run runs the script for keys and args and returns its reply. It returns
 // by ctx's deadline; a decision whose caller has given up may still have
 // been counted by Redis, as with any call that times out after it was
 // sent.
-func (b *batcher) run(ctx context.Context, keys []string, args []any) ([]int64, error) {
-	c := &call{ctx: ctx, keys: keys, args: args, done: make(chan struct{})}
+func (b *batcher) run(ctx context.Context, script *redis.Script, keys []string, args []any) ([]int64, error) {
+	c := &call{ctx: ctx, script: script, keys: keys, args: args, done: make(chan struct{})}
 	b.mu.Lock()
 	if len(b.waiting) >= maxWaiting {
 		b.mu.Unlock()
@@ -182,14 +182,14 @@ func (b *batcher) send(batch []*call) {
 	}
 	if len(live) == 1 {
 		c := live[0]
-		c.vals, c.err = b.script.Run(ctx, b.rdb, c.keys, c.args...).Int64Slice()
+		c.vals, c.err = c.script.Run(ctx, b.rdb, c.keys, c.args...).Int64Slice()
 		close(c.done)
 		return
 	}
 	pipe := b.rdb.Pipeline()
 	cmds := make([]*redis.Cmd, len(live))
 	for i, c := range live {
-		cmds[i] = b.script.EvalSha(ctx, pipe, c.keys, c.args...)
+		cmds[i] = c.script.EvalSha(ctx, pipe, c.keys, c.args...)
 	}
 	pipe.Exec(ctx) // each command carries its own error
 	for i, c := range live {
@@ -197,7 +197,7 @@ func (b *batcher) send(batch []*call) {
 		if c.err != nil && redis.HasErrorPrefix(c.err, "NOSCRIPT") {
 			// Redis lost its scripts (a restart, SCRIPT FLUSH): EVAL
 			// loads the script again.
-			c.vals, c.err = b.script.Eval(ctx, b.rdb, c.keys, c.args...).Int64Slice()
+			c.vals, c.err = c.script.Eval(ctx, b.rdb, c.keys, c.args...).Int64Slice()
 		}
 		close(c.done)
 	}

@@ -44,22 +44,32 @@ type Options struct {
 // atomic across any number of processes. Under load, the scripts of
 // concurrent decisions share round trips (see Options.Pipelines).
 //
-// Keys are Prefix:algorithm:policy:key:window-seconds. A Store is safe for
-// concurrent use.
+// Keys are Prefix:algorithm:policy:key:window-seconds. In a Redis Cluster
+// (a *redis.ClusterClient) a decision whose rules do not share one hash
+// slot is decided slot by slot, each slot atomically, without ever
+// admitting past a limit: see cluster.go. A Store is safe for concurrent
+// use.
 type Store struct {
 	rdb    redis.Scripter
 	alg    ratelimit.Algorithm
 	prefix string
 	now    func() time.Time
 	script *redis.Script
+	// refund takes back what script counted, for a cluster decision
+	// that a later slot refused.
+	refund *redis.Script
 	tag    string
 	batch  *batcher // nil: one round trip per decision
+	// cluster is set for a *redis.ClusterClient: each rule's keys are
+	// kept in one slot, and rules of different slots decided in turn.
+	cluster bool
 }
 
 var _ ratelimit.Store = (*Store)(nil)
 
 // New returns a store that uses rdb (a *redis.Client, a
-// *redis.ClusterClient or a *redis.Ring).
+// *redis.ClusterClient or a *redis.Ring). In a cluster, Prefix and the
+// policy names must not hold braces: they would choose the keys' slot.
 func New(rdb redis.Scripter, opts Options) (*Store, error) {
 	alg, err := ratelimit.ParseAlgorithm(string(opts.Algorithm))
 	if err != nil {
@@ -69,20 +79,24 @@ func New(rdb redis.Scripter, opts Options) (*Store, error) {
 	if s.prefix == "" {
 		s.prefix = "rl"
 	}
+	_, s.cluster = rdb.(*redis.ClusterClient)
+	if s.cluster && strings.ContainsAny(s.prefix, "{}") {
+		return nil, fmt.Errorf("redisstore: prefix %q: in a cluster a prefix must not hold braces, which would put every key in one slot", s.prefix)
+	}
 	switch alg {
 	case ratelimit.SlidingWindow:
-		s.script, s.tag = redis.NewScript(slidingScript), "sw"
+		s.script, s.refund, s.tag = redis.NewScript(slidingScript), redis.NewScript(slidingRefund), "sw"
 	case ratelimit.FixedWindow:
-		s.script, s.tag = redis.NewScript(fixedScript), "fw"
+		s.script, s.refund, s.tag = redis.NewScript(fixedScript), redis.NewScript(fixedRefund), "fw"
 	case ratelimit.SlidingLog:
-		s.script, s.tag = redis.NewScript(logScript), "sl"
+		s.script, s.refund, s.tag = redis.NewScript(logScript), redis.NewScript(logRefund), "sl"
 	}
 	if p, ok := rdb.(pipeliner); ok && opts.Pipelines >= 0 {
 		slots := opts.Pipelines
 		if slots == 0 {
 			slots = DefaultPipelines
 		}
-		s.batch = newBatcher(p, s.script, slots)
+		s.batch = newBatcher(p, slots)
 	}
 	return s, nil
 }
@@ -90,12 +104,15 @@ func New(rdb redis.Scripter, opts Options) (*Store, error) {
 // Allow implements ratelimit.Store.
 func (s *Store) Allow(ctx context.Context, rules []ratelimit.Rule) (ratelimit.Result, error) {
 	var cs [ratelimit.MaxLimits]ratelimit.Counters
-	now, n, admitted, err := s.eval(ctx, rules, true, &cs)
+	e, err := s.eval(ctx, rules, true, &cs)
 	if err != nil {
 		return ratelimit.Result{}, err
 	}
-	res, err := s.alg.Decide(rules, now, cs[:n])
-	if err == nil && res.Allowed != admitted {
+	if e.part != nil {
+		return s.refusedByPart(e)
+	}
+	res, err := s.alg.Decide(rules, e.now, cs[:e.n])
+	if err == nil && res.Allowed != e.admitted {
 		// The script and Go compare the same numbers the same way;
 		// disagreement means a bug, and the script's word (what was
 		// counted) is the one that holds.
@@ -107,34 +124,46 @@ func (s *Store) Allow(ctx context.Context, rules []ratelimit.Rule) (ratelimit.Re
 // Peek implements ratelimit.Store.
 func (s *Store) Peek(ctx context.Context, rules []ratelimit.Rule) ([]ratelimit.State, error) {
 	var cs [ratelimit.MaxLimits]ratelimit.Counters
-	now, n, _, err := s.eval(ctx, rules, false, &cs)
+	e, err := s.eval(ctx, rules, false, &cs)
 	if err != nil {
 		return nil, err
 	}
-	return s.alg.States(rules, now, cs[:n])
+	return s.alg.States(rules, e.now, cs[:e.n])
 }
 
-// eval runs the script once and returns Redis's clock, the counters it
-// read (one per limit) and whether it admitted the request.
-func (s *Store) eval(ctx context.Context, rules []ratelimit.Rule, count bool, cs *[ratelimit.MaxLimits]ratelimit.Counters) (now int64, n int, admitted bool, err error) {
+// evaluation is what eval learned of a decision.
+type evaluation struct {
+	now      int64 // Redis's clock, unix microseconds
+	n        int   // limits, one counter each
+	admitted bool
+	// part is set when a cluster decision was refused by the rules of
+	// one slot (see evalSlots): those rules (at partIdx in the
+	// decision's), their counters and that node's clock. The other
+	// slots' counters are unknown or were given back.
+	part    []ratelimit.Rule
+	partIdx []int
+	partCS  []ratelimit.Counters
+	partNow int64
+}
+
+// eval runs the script and returns Redis's clock, the counters it read
+// (one per limit) and whether it admitted the request.
+func (s *Store) eval(ctx context.Context, rules []ratelimit.Rule, count bool, cs *[ratelimit.MaxLimits]ratelimit.Counters) (evaluation, error) {
+	var e evaluation
 	for _, r := range rules {
 		if r.Policy == nil {
-			return 0, 0, false, errors.New("redisstore: rule without a policy")
+			return e, errors.New("redisstore: rule without a policy")
 		}
-		n += len(r.Policy.Limits)
+		if s.cluster && strings.ContainsAny(r.Policy.Name, "{}") {
+			return e, fmt.Errorf("redisstore: policy %q: in a cluster a policy name must not hold braces", r.Policy.Name)
+		}
+		e.n += len(r.Policy.Limits)
 	}
-	if n > ratelimit.MaxLimits {
-		return 0, 0, false, ratelimit.ErrTooManyLimits
+	if e.n > ratelimit.MaxLimits {
+		return e, ratelimit.ErrTooManyLimits
 	}
-	keys := make([]string, 0, n)
-	args := make([]any, 2, 2+2*n)
-	args[0], args[1] = "", "0"
-	if s.now != nil {
-		args[0] = s.now().UnixMicro()
-	}
-	if count {
-		args[1] = "1"
-	}
+	keys := make([]string, 0, e.n)
+	lims := make([]any, 0, 2*e.n)
 	var b strings.Builder
 	for _, r := range rules {
 		for _, l := range r.Policy.Limits {
@@ -145,27 +174,64 @@ func (s *Store) eval(ctx context.Context, rules []ratelimit.Rule, count bool, cs
 			b.WriteByte(':')
 			b.WriteString(r.Policy.Name)
 			b.WriteByte(':')
-			b.WriteString(r.Key)
+			if s.cluster && hashTag(r.Key) == "" {
+				// The rule's limits in one slot, whatever the key.
+				b.WriteByte('{')
+				b.WriteString(r.Key)
+				b.WriteByte('}')
+			} else {
+				b.WriteString(r.Key)
+			}
 			b.WriteByte(':')
 			b.WriteString(strconv.FormatInt(int64(l.Window/time.Second), 10))
 			keys = append(keys, b.String())
-			args = append(args, l.Requests, l.Window.Microseconds())
+			lims = append(lims, l.Requests, l.Window.Microseconds())
 		}
 	}
-	var vals []int64
-	if s.batch != nil {
-		vals, err = s.batch.run(ctx, keys, args)
-	} else {
-		vals, err = s.script.Run(ctx, s.rdb, keys, args...).Int64Slice()
+	if s.cluster {
+		if groups := slotGroups(rules, keys); len(groups) > 1 {
+			return s.evalSlots(ctx, rules, count, keys, lims, groups, cs, e)
+		}
 	}
+	vals, err := s.run(ctx, s.script, keys, s.args(count, lims))
 	if err != nil {
-		return 0, 0, false, fmt.Errorf("redisstore: eval: %w", err)
+		return e, err
 	}
-	if len(vals) != 2+3*n {
-		return 0, 0, false, errors.New("redisstore: eval: unexpected reply")
+	if len(vals) != 2+3*e.n {
+		return e, errors.New("redisstore: eval: unexpected reply")
 	}
-	for i := 0; i < n; i++ {
+	for i := 0; i < e.n; i++ {
 		cs[i] = ratelimit.Counters{vals[2+3*i], vals[3+3*i], vals[4+3*i]}
 	}
-	return vals[1], n, vals[0] == 1, nil
+	e.now, e.admitted = vals[1], vals[0] == 1
+	return e, nil
+}
+
+// args are the script's arguments: the clock (empty for Redis's own),
+// whether to count, then each limit's requests and window.
+func (s *Store) args(count bool, lims []any) []any {
+	args := make([]any, 2, 2+len(lims))
+	args[0], args[1] = "", "0"
+	if s.now != nil {
+		args[0] = s.now().UnixMicro()
+	}
+	if count {
+		args[1] = "1"
+	}
+	return append(args, lims...)
+}
+
+// run runs script, sharing a round trip when the store batches.
+func (s *Store) run(ctx context.Context, script *redis.Script, keys []string, args []any) ([]int64, error) {
+	var vals []int64
+	var err error
+	if s.batch != nil {
+		vals, err = s.batch.run(ctx, script, keys, args)
+	} else {
+		vals, err = script.Run(ctx, s.rdb, keys, args...).Int64Slice()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: eval: %w", err)
+	}
+	return vals, nil
 }
