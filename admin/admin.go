@@ -15,10 +15,8 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"mime"
@@ -215,23 +213,9 @@ func (s *server) handleListBans(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) handleAddBan(w http.ResponseWriter, r *http.Request) {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
-			respond.Error(w, http.StatusUnsupportedMediaType, "Unsupported Media Type: send application/json")
-			return
-		}
-	}
 	var req bans.Request
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		msg := "JSON decode error: want {\"ip\"|\"prefix\"|\"key\": \"...\", \"duration\": \"1h\", \"reason\": \"...\"}"
-		if errors.Is(err, io.EOF) {
-			msg = "Empty body: " + msg[len("JSON decode error: "):]
-		} else if strings.HasPrefix(err.Error(), "json: unknown field") {
-			msg = "Unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field ") + ": want ip, prefix, key, duration and reason"
-		}
-		respond.Error(w, http.StatusUnprocessableEntity, msg)
+	if err := respond.Decode(w, r, &req, respond.DecodeOptions{MaxBytes: 4 << 10, Strict: true}); err != nil {
+		respond.Refuse(w, err)
 		return
 	}
 	ban, err := bans.Parse(req, s.opts.Now())
@@ -240,6 +224,12 @@ func (s *server) handleAddBan(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ban, err = s.opts.Bans.Add(r.Context(), ban)
+	if errors.Is(err, bans.ErrFull) {
+		// The message gives the cap; lifting bans (or raising it) is up
+		// to the operator.
+		respond.Error(w, http.StatusConflict, "Cannot add the ban: "+strings.TrimPrefix(err.Error(), "bans: ")+". Lift some bans first.")
+		return
+	}
 	if err != nil {
 		s.opts.Logger.Error("admin: adding a ban failed", "err", err)
 		respond.Error(w, http.StatusServiceUnavailable, "The ban store is unavailable; try again shortly.")

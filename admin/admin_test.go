@@ -24,13 +24,18 @@ func (c *clock) now() time.Time { return c.t }
 // newServer mounts the admin handler at /admin as the app does.
 func newServer(t *testing.T, c *clock) *httptest.Server {
 	t.Helper()
+	return newServerWith(t, c, bans.New(&bans.MemoryStore{}, bans.Options{Now: c.now}))
+}
+
+func newServerWith(t *testing.T, c *clock, b *bans.Bans) *httptest.Server {
+	t.Helper()
 	an := analytics.New(analytics.Options{Now: c.now})
 	an.Record(analytics.Event{Key: "a1b2c3d4e5f60718", Allowed: true})
 	an.Record(analytics.Event{Key: "a1b2c3d4e5f60718", Allowed: false})
 	h, err := New(Options{
 		Token:       token,
 		Analytics:   an,
-		Bans:        bans.New(&bans.MemoryStore{}, bans.Options{Now: c.now}),
+		Bans:        b,
 		Key:         func(r *http.Request) (string, error) { return r.Header.Get("X-Test-IP"), nil },
 		Policies:    `"per-client";q=3;w=60`,
 		KeyStrategy: "session",
@@ -186,6 +191,8 @@ func TestBans(t *testing.T) {
 		{"bad duration", `{"ip": "198.51.100.7", "duration": "forever"}`, 422},
 		{"unknown field", `{"address": "198.51.100.7"}`, 422},
 		{"not json", `ip=198.51.100.7`, 422},
+		{"second object", `{"ip": "198.51.100.7"}{"ip": "198.51.100.8"}`, 422},
+		{"stray brace", `{"ip": "198.51.100.7"}}`, 422},
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
@@ -194,6 +201,9 @@ func TestBans(t *testing.T) {
 				t.Errorf("got %d %s, want %d with a detail", resp.StatusCode, body, tt.status)
 			}
 		})
+	}
+	if _, body := do(t, srv, call{method: "GET", path: "/admin/bans", auth: auth}); body != `{"bans":[]}`+"\n" {
+		t.Errorf("after the refused bodies: got %s, want no bans", body)
 	}
 	req, _ := http.NewRequest("POST", srv.URL+"/admin/bans", strings.NewReader(`{"ip": "198.51.100.7"}`))
 	req.Header.Set("Authorization", auth)
@@ -205,5 +215,35 @@ func TestBans(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 415 {
 		t.Errorf("text/plain: got %d, want 415", resp.StatusCode)
+	}
+}
+
+// Past the cap an add is refused with 409 and a detail that gives the
+// cap; lifting a ban makes room.
+func TestBanCap(t *testing.T) {
+	c := &clock{time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
+	srv := newServerWith(t, c, bans.New(&bans.MemoryStore{}, bans.Options{Now: c.now, Max: 2}))
+	auth := "Bearer " + token
+	var first bans.Ban
+	for i, ip := range []string{"198.51.100.1", "198.51.100.2"} {
+		resp, body := do(t, srv, call{method: "POST", path: "/admin/bans", auth: auth, body: `{"ip": "` + ip + `"}`})
+		if resp.StatusCode != 201 {
+			t.Fatalf("ban %d: got %d %s, want 201", i+1, resp.StatusCode, body)
+		}
+		if i == 0 {
+			json.Unmarshal([]byte(body), &first)
+		}
+	}
+	resp, body := do(t, srv, call{method: "POST", path: "/admin/bans", auth: auth, body: `{"ip": "198.51.100.3"}`})
+	var got struct{ Detail string }
+	json.Unmarshal([]byte(body), &got)
+	if resp.StatusCode != 409 || !strings.Contains(got.Detail, "at most 2 bans") {
+		t.Errorf("third ban: got %d %s, want 409 with a detail saying at most 2 bans", resp.StatusCode, body)
+	}
+	if resp, _ := do(t, srv, call{method: "DELETE", path: "/admin/bans/" + first.ID, auth: auth}); resp.StatusCode != 204 {
+		t.Fatalf("DELETE: got %d, want 204", resp.StatusCode)
+	}
+	if resp, body := do(t, srv, call{method: "POST", path: "/admin/bans", auth: auth, body: `{"ip": "198.51.100.3"}`}); resp.StatusCode != 201 {
+		t.Errorf("after lifting one: got %d %s, want 201", resp.StatusCode, body)
 	}
 }

@@ -25,7 +25,11 @@
     }
     if (res.status === 204) return null;
     const data = await res.json().catch(() => null);
-    if (!res.ok) throw new Error((data && data.detail) || `HTTP ${res.status}`);
+    if (!res.ok) {
+      // A detail is a sentence, or FastAPI's list of field errors.
+      const d = data && data.detail;
+      throw new Error((Array.isArray(d) ? d.map((e) => e.msg).join('; ') : d) || `HTTP ${res.status}`);
+    }
     return data;
   }
 

@@ -1,5 +1,6 @@
 // Package respond writes this server's HTTP answers in one shape: JSON
-// bodies, FastAPI's {"detail": "..."} errors, and embedded pages. Every
+// bodies, FastAPI's {"detail": "..."} errors, and embedded pages; and it
+// reads JSON request bodies, refusing them in FastAPI's 422 shape. Every
 // package that answers requests uses it, so the shape cannot drift.
 package respond
 
