@@ -144,8 +144,40 @@ func (f *Failover) Close() {
 	f.wg.Wait()
 }
 
-// Up reports whether the shared store is in use.
+// Up reports whether the shared store is in use: as of the last call,
+// probe or Check. Before any of them it reports true, an assumption;
+// Start replaces it with a probe.
 func (f *Failover) Up() bool { return !f.down.Load() }
+
+// Start probes the shared store once (Probe, bounded by Timeout), before
+// the first decision, and takes the answer as the Failover's state: down
+// (decisions go to the failure mode at once, and the background probe
+// watches for the store) or up. It logs nothing, so that the caller can
+// say in one line which store it probed; it returns the probe's error.
+func (f *Failover) Start(ctx context.Context) error {
+	return f.check(ctx, false)
+}
+
+// Check probes the shared store now, as Start does, and records the
+// answer, logging a change of state as a failed call or the background
+// probe would. A health check calls it, so that what it reports was seen
+// rather than assumed from the last decision, which may be long ago. A
+// Check cut short by ctx (the caller left) changes nothing.
+func (f *Failover) Check(ctx context.Context) error {
+	return f.check(ctx, true)
+}
+
+func (f *Failover) check(ctx context.Context, log bool) error {
+	_, err := bounded(ctx, f, func(ctx context.Context) (struct{}, error) { return struct{}{}, f.opts.Probe(ctx) })
+	switch {
+	case err != nil && ctx.Err() != nil:
+	case err != nil:
+		f.setDown(err, log)
+	case f.down.Swap(false) && log:
+		f.opts.Logger.Info("redis answers again: limits are shared once more")
+	}
+	return err
+}
 
 // FailoverStats counts what a Failover did since it started.
 type FailoverStats struct {
@@ -276,10 +308,18 @@ func (f *Failover) degraded(ctx context.Context, rules []ratelimit.Rule) (rateli
 }
 
 func (f *Failover) markDown(err error) {
+	f.setDown(err, true)
+}
+
+// setDown marks the store down, logging the change when log is set, and
+// starts the background probe.
+func (f *Failover) setDown(err error, log bool) {
 	if f.down.Swap(true) {
 		return
 	}
-	f.opts.Logger.Warn("redis unreachable or slow: deciding with the failure mode until it answers", "mode", string(f.opts.Mode), "err", err)
+	if log {
+		f.opts.Logger.Warn("redis unreachable or slow: deciding with the failure mode until it answers", "mode", string(f.opts.Mode), "err", err)
+	}
 	if f.probing.Swap(true) {
 		return
 	}
@@ -300,8 +340,10 @@ func (f *Failover) probe() {
 		}
 		_, err := bounded(f.ctx, f, func(ctx context.Context) (struct{}, error) { return struct{}{}, f.opts.Probe(ctx) })
 		if err == nil {
-			f.down.Store(false)
-			f.opts.Logger.Info("redis answers again: limits are shared once more")
+			// Check may have seen it first.
+			if f.down.Swap(false) {
+				f.opts.Logger.Info("redis answers again: limits are shared once more")
+			}
 			return
 		}
 	}

@@ -417,3 +417,56 @@ func TestSharedDeadlines(t *testing.T) {
 		}
 	}
 }
+
+// TestFailoverStartAndCheck: Start takes a real probe's answer as the
+// first state, without a log line, so that a Redis that never answered is
+// not reported up; Check probes again, logs a change, and follows Redis
+// down and back without any decision being made.
+func TestFailoverStartAndCheck(t *testing.T) {
+	ctx := context.Background()
+	srv := redistest.Start(t, redistest.Options{})
+	var log syncBuffer
+	f := newFailover(t, srv, Fallback, &log)
+	srv.Stop()
+	if !f.Up() {
+		t.Fatal("before any probe: got down, want the assumed up")
+	}
+	if err := f.Start(ctx); err == nil {
+		t.Fatal("Start on a stopped Redis: got no error")
+	}
+	if f.Up() {
+		t.Error("after Start on a stopped Redis: got up, want down")
+	}
+	if got := log.String(); got != "" {
+		t.Errorf("Start logged %q, want nothing (its caller logs the result)", got)
+	}
+	if f.Stats().Calls != 0 {
+		t.Errorf("decisions made: got %d, want none", f.Stats().Calls)
+	}
+	srv.Restart()
+	if err := f.Check(ctx); err != nil {
+		t.Fatalf("Check on a running Redis: got %v, want nil", err)
+	}
+	if !f.Up() {
+		t.Error("after Check on a running Redis: got down, want up")
+	}
+	srv.Stop()
+	if err := f.Check(ctx); err == nil || f.Up() {
+		t.Errorf("Check after Redis stopped: got %v and up %v, want an error and down", err, f.Up())
+	}
+	if got := strings.Count(log.String(), "redis unreachable"); got != 1 {
+		t.Errorf("Check's change to down: got %d log lines about it, want 1:\n%s", got, log.String())
+	}
+	srv.Restart()
+	waitUp(t, f) // the background probe started by Check
+	if got := strings.Count(log.String(), "redis answers again"); got != 2 {
+		t.Errorf("got %d lines saying Redis answers again, want 2 (one per return):\n%s", got, log.String())
+	}
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	srv.Stop()
+	f.Check(gone)
+	if !f.Up() {
+		t.Error("a Check whose caller left marked the store down; want no change")
+	}
+}
