@@ -1,8 +1,7 @@
-package main
+package app
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -23,20 +22,16 @@ import (
 	"github.com/smartdocs-go/smartdocs/docs"
 	"github.com/smartdocs-go/smartdocs/handlers"
 	"github.com/smartdocs-go/smartdocs/identity"
-	"github.com/smartdocs-go/smartdocs/internal/respond"
 	"github.com/smartdocs-go/smartdocs/ratelimit"
 	"github.com/smartdocs-go/smartdocs/static"
 )
-
-// secretKey is where instances sharing a Redis agree on the key secret.
-const secretKey = "smartdocs:secret"
 
 // app is the wired program.
 type app struct {
 	cfg     config.Config
 	log     *slog.Logger
 	handler http.Handler
-	rdb     *redis.Client
+	rdb     redis.UniversalClient
 	docs    *chat.Docs
 	closers []func()
 	// secretEvery is how often the key secret is checked against Redis;
@@ -56,7 +51,8 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-func newApp(ctx context.Context, cfg config.Config, stdout io.Writer) (*app, error) {
+// newApp builds the server from cfg and the program's own additions.
+func newApp(ctx context.Context, cfg config.Config, opts Options, stdout io.Writer) (*app, error) {
 	a := &app{cfg: cfg, log: newLogger(cfg, stdout)}
 	a.ops = newOps(cfg, a.log)
 	ix, err := loadIndex(cfg.DocsDir)
@@ -78,10 +74,7 @@ func newApp(ctx context.Context, cfg config.Config, stdout io.Writer) (*app, err
 			return map[string]any{"store": "memory", "algorithm": cfg.Algorithm}
 		}
 	} else {
-		// Decisions carry their own deadline (REDIS_TIMEOUT): let it
-		// bound the socket reads too, not just the wait for a connection.
-		cfg.Redis.ContextTimeoutEnabled = true
-		a.rdb = redis.NewClient(cfg.Redis)
+		a.rdb = cfg.Redis.NewClient()
 		a.closers = append(a.closers, func() { a.rdb.Close() })
 		fo, err := a.redisStore(cfg)
 		if err != nil {
@@ -108,32 +101,18 @@ func newApp(ctx context.Context, cfg config.Config, stdout io.Writer) (*app, err
 	if err != nil {
 		return nil, err
 	}
-	layers := id.layers()
-	if cfg.Global != nil {
-		layers = append(layers, ratelimit.Layer{Policy: ratelimit.Policy{Name: "global", Note: "for everyone", Limits: cfg.Global}, Key: func(*http.Request) (string, error) { return "global", nil }})
-	}
-	limiter, err := ratelimit.New(ratelimit.Options{
-		Store:      store,
-		Layers:     layers,
-		DryRun:     cfg.DryRun,
-		OnDecision: a.ops.decided,
-		OnError: func(w http.ResponseWriter, r *http.Request, err error) {
-			if writeTokenError(w, err) {
-				return
-			}
-			a.log.Error("rate limiter failed", "err", err)
-			w.Header().Set("Retry-After", "1")
-			respond.Error(w, http.StatusServiceUnavailable, "Rate limiter unavailable, try again shortly.")
-		},
-	})
+	a.ops.start(ctx, a.rdb, id.keys)
+	a.closers = append(a.closers, a.ops.close)
+	lim := &limits{cfg: cfg, store: store, id: id, ops: a.ops, log: a.log}
+	chatLimiter, err := lim.limiter("chat", nil)
 	if err != nil {
 		return nil, err
 	}
-	models, err := newModels(cfg.Models, a.docs, a.log) // models.go
+	models, err := engines(cfg.Models, a.docs, opts.Engines, a.log) // engines.go
 	if err != nil {
 		return nil, err
 	}
-	deps, err := a.ops.wire(ctx, a, limiter, id.keys, handlers.Deps{
+	d := handlers.Deps{
 		Logger:        a.log,
 		Models:        models,
 		DefaultModel:  cfg.Models.Default,
@@ -141,45 +120,22 @@ func newApp(ctx context.Context, cfg config.Config, stdout io.Writer) (*app, err
 		Identify:      id.middleware,
 		WhoAmI:        id.whoami(),
 		KeyError:      writeTokenError,
-		Limit:         limiter.Handler,
+		Limit:         lim.middleware,
+		Peek:          chatLimiter.Peek,
 		LimiterHealth: health,
 		Static:        static.FS,
-	})
-	if err != nil {
+		Extra:         opts.Routes,
+	}
+	if err := a.ops.deps(&d, chatLimiter.Policies()); err != nil {
 		return nil, err
 	}
-	a.handler = handlers.NewServer(deps)
+	a.handler = handlers.NewServer(d)
+	// Routes named their limits as the router was built: a name that is
+	// not declared stops start-up here, before anything is served.
+	if err := lim.err(); err != nil {
+		return nil, err
+	}
 	return a, nil
-}
-
-// redisStore is the Redis store behind its timeout, failure mode and
-// refusal cache.
-func (a *app) redisStore(cfg config.Config) (*ratelimit.Failover, error) {
-	rs, err := ratelimit.NewRedisStore(a.rdb, ratelimit.RedisOptions{Algorithm: cfg.Algorithm})
-	if err != nil {
-		return nil, err
-	}
-	local, err := ratelimit.NewMemoryStore(ratelimit.MemoryOptions{Algorithm: cfg.Algorithm})
-	if err != nil {
-		return nil, err
-	}
-	fo, err := ratelimit.NewFailover(rs, ratelimit.FailoverOptions{
-		Mode:    ratelimit.FailureMode(cfg.FailureMode),
-		Local:   local,
-		Timeout: cfg.RedisTimeout,
-		Probe:   func(ctx context.Context) error { return a.rdb.Ping(ctx).Err() },
-		// The client has ContextTimeoutEnabled: its calls end at the
-		// deadline without a watchdog goroutine each.
-		HonoursDeadline: true,
-		Logger:          a.log,
-		OnCall:          a.ops.metrics.RedisCall,
-	})
-	if err != nil {
-		return nil, err
-	}
-	a.ops.watchFailover(fo)
-	a.closers = append(a.closers, fo.Close)
-	return fo, nil
 }
 
 // loadIndex indexes DOCS_DIR, or the bundled documents when it is "".
@@ -196,60 +152,6 @@ func loadIndex(dir string) (*chat.Index, error) {
 		return nil, err
 	}
 	return chat.NewIndex(ps), nil
-}
-
-// shareSecret makes every instance on one Redis hash keys with one
-// secret: each offers its own (SET NX) and adopts whatever Redis holds.
-// It does so at start and then every secretEvery, so that if Redis loses
-// the secret (a restart without persistence, FLUSHALL, eviction) the
-// instances agree again within one interval instead of keying one client
-// differently each: the first to offer after the loss wins. While Redis
-// cannot be reached the process keeps the secret it has.
-func (a *app) shareSecret(ctx context.Context, h *identity.Hasher) {
-	ctx, cancel := context.WithCancel(ctx)
-	a.closers = append(a.closers, cancel)
-	every := a.secretEvery
-	if every <= 0 {
-		every = 5 * time.Second
-	}
-	cur := hex.EncodeToString(identity.RandomSecret())
-	h.SetSecret([]byte(cur))
-	agree := func() error {
-		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		defer cancel()
-		if err := a.rdb.SetNX(ctx, secretKey, cur, 0).Err(); err != nil {
-			return err
-		}
-		s, err := a.rdb.Get(ctx, secretKey).Result()
-		if err != nil {
-			return err
-		}
-		if s != cur {
-			cur = s
-			h.SetSecret([]byte(s))
-		}
-		return nil
-	}
-	failing := agree() != nil
-	if failing {
-		a.log.Warn("cannot read the shared key secret from Redis yet; keys are this process's own until it answers")
-	}
-	go func() {
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			err := agree()
-			if failing && err == nil {
-				a.log.Info("shared key secret agreed through Redis")
-			}
-			failing = err != nil
-		}
-	}()
 }
 
 // Close releases what the app holds.

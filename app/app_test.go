@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bufio"
@@ -37,7 +37,7 @@ func newLoggedServer(t *testing.T, vars map[string]string) (*httptest.Server, *s
 	}
 	logs := &syncLog{}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := newApp(ctx, cfg, logs)
+	a, err := newApp(ctx, cfg, Options{}, logs)
 	if err != nil {
 		cancel()
 		t.Fatalf("newApp: %v", err)
@@ -436,7 +436,7 @@ func TestConfigErrorsStopStartup(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name+"="+tt.value, func(t *testing.T) {
 			var out bytes.Buffer
-			err := run(context.Background(), []string{"smartdocs"}, env(map[string]string{tt.name: tt.value, "PORT": map[bool]string{true: tt.value, false: "0"}[tt.name == "PORT"]}), &out, &out)
+			err := Run(context.Background(), Options{}, []string{"smartdocs"}, env(map[string]string{tt.name: tt.value, "PORT": map[bool]string{true: tt.value, false: "0"}[tt.name == "PORT"]}), &out, &out)
 			if err == nil {
 				t.Fatalf("run started with %s=%q", tt.name, tt.value)
 			}
@@ -454,7 +454,7 @@ func TestDryRunLetsThroughAndReports(t *testing.T) {
 		t.Fatal(err)
 	}
 	var log syncLog
-	a, err := newApp(t.Context(), cfg, &log)
+	a, err := newApp(t.Context(), cfg, Options{}, &log)
 	if err != nil {
 		t.Fatal(err)
 	}

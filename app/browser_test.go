@@ -1,4 +1,4 @@
-package main
+package app
 
 // Browser tests: the real page in Debian's Chromium, headless, driven by
 // chromedp against the real app. They skip where Chromium is missing,
@@ -64,7 +64,7 @@ func browserServer(t *testing.T, env map[string]string) (*httptest.Server, *brow
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := newApp(ctx, cfg, &syncLog{})
+	a, err := newApp(ctx, cfg, Options{}, &syncLog{})
 	if err != nil {
 		cancel()
 		t.Fatal(err)

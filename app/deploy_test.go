@@ -1,4 +1,4 @@
-package main
+package app
 
 // Deploy tests: Docker cannot build here, so they test what the image
 // would hold. The binary is built the way the Dockerfile builds it and run
@@ -45,7 +45,7 @@ type dockerfile struct {
 
 func readDockerfile(t *testing.T) dockerfile {
 	t.Helper()
-	b, err := os.ReadFile("Dockerfile")
+	b, err := os.ReadFile("../Dockerfile")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,6 +180,7 @@ func TestDeployBinaryRunsAsImageUser(t *testing.T) {
 	defer cancel()
 	build := exec.CommandContext(bctx, "go", args...)
 	build.WaitDelay = 10 * time.Second
+	build.Dir = ".." // the repository root, where the Dockerfile builds
 	build.Env = append(os.Environ(), d.buildEnv...)
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
@@ -273,7 +274,7 @@ func deployYAML(t *testing.T, path string, data []byte) map[string]any {
 
 func deployRead(t *testing.T, path string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(path)
+	b, err := os.ReadFile(filepath.Join("..", path))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,7 +318,7 @@ func TestDeployFilesAgree(t *testing.T) {
 	})
 
 	t.Run("README front matter", func(t *testing.T) {
-		b, err := os.ReadFile("README.md")
+		b, err := os.ReadFile("../README.md")
 		if os.IsNotExist(err) {
 			t.Skip("README.md does not exist yet: it must start with the keys of space.yaml between --- lines")
 		}

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"encoding/json"
@@ -80,18 +80,20 @@ func (c *clientID) middleware(next http.Handler) http.Handler {
 	return c.resolver.Middleware(next)
 }
 
-// layers returns the per-client layer and, when RATE_LIMIT_PER_IP is on,
-// the per-IP ceiling.
-func (c *clientID) layers() []ratelimit.Layer {
-	perClient := ratelimit.Layer{Policy: *c.base, Key: c.keys.Client}
+// clientLayer is chat's per-client layer: RATE_LIMIT, or under
+// RATE_LIMIT_KEY=user the signed-in user's tier.
+func (c *clientID) clientLayer() ratelimit.Layer {
+	l := ratelimit.Layer{Policy: *c.base, Key: c.keys.Client}
 	if c.verifier != nil {
-		perClient.Select = c.policy
+		l.Select = c.policy
 	}
-	out := []ratelimit.Layer{perClient}
-	if c.cfg.PerIP != nil {
-		out = append(out, ratelimit.Layer{Policy: ratelimit.Policy{Name: "per-ip", Note: "per IP", Limits: c.cfg.PerIP}, Key: c.ipKey})
-	}
-	return out
+	return l
+}
+
+// ipLayer is the per-IP ceiling (RATE_LIMIT_PER_IP), which every limited
+// route shares unless it opts out.
+func (c *clientID) ipLayer() ratelimit.Layer {
+	return ratelimit.Layer{Policy: ratelimit.Policy{Name: "per-ip", Note: "per IP", Limits: c.cfg.PerIP}, Key: c.ipKey}
 }
 
 // ipKey is the per-IP ceiling's key. A signed-in user is kept out of it:
@@ -174,7 +176,7 @@ func (c *clientID) whoami() http.Handler {
 			KeyPrefix: identity.ShortKey(key),
 			Strategy:  c.cfg.KeyName,
 			Platform:  c.cfg.Platform,
-			Limit:     ratelimit.FormatLimits(c.base.Limits),
+			Limit:     formatLimits(c.base.Limits),
 		}
 		if out.Chain == nil {
 			out.Chain = []string{}
@@ -183,11 +185,20 @@ func (c *clientID) whoami() http.Handler {
 			u, signedIn, _ := identity.UserFrom(r.Context())
 			out.SignedIn, out.Tier = signedIn, u.Tier
 			if p := c.policy(r); p != nil {
-				out.Limit = ratelimit.FormatLimits(p.Limits)
+				out.Limit = formatLimits(p.Limits)
 			}
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		json.NewEncoder(w).Encode(out)
 	})
+}
+
+// formatLimits joins limits back into RATE_LIMIT's syntax.
+func formatLimits(ls []ratelimit.Limit) string {
+	parts := make([]string, len(ls))
+	for i, l := range ls {
+		parts[i] = l.String()
+	}
+	return strings.Join(parts, ";")
 }

@@ -1,4 +1,4 @@
-package main
+package app
 
 // Client identity through the real router on loopback: forged headers buy
 // nothing, rotations are bounded by the per-IP ceiling, the guide's

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bufio"
@@ -43,7 +43,7 @@ func startRun(t *testing.T, vars map[string]string) string {
 	done := make(chan error, 1)
 	logs, w := io.Pipe()
 	go func() {
-		err := run(ctx, []string{"smartdocs"}, env(m), w, io.Discard)
+		err := Run(ctx, Options{}, []string{"smartdocs"}, env(m), w, io.Discard)
 		w.CloseWithError(errors.New("run returned"))
 		done <- err
 	}()
@@ -192,7 +192,7 @@ func TestGracefulDrain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := newApp(t.Context(), cfg, io.Discard)
+	a, err := newApp(t.Context(), cfg, Options{}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,10 +290,10 @@ func TestRedisUnreachableAtStart(t *testing.T) {
 func TestHealthcheckFlag(t *testing.T) {
 	base := startRun(t, nil)
 	port := strings.TrimPrefix(base, "http://127.0.0.1:")
-	if err := run(context.Background(), []string{"smartdocs", "-healthcheck"}, env(map[string]string{"PORT": port}), io.Discard, io.Discard); err != nil {
+	if err := Run(context.Background(), Options{}, []string{"smartdocs", "-healthcheck"}, env(map[string]string{"PORT": port}), io.Discard, io.Discard); err != nil {
 		t.Errorf("-healthcheck against a running server: %v", err)
 	}
-	if err := run(context.Background(), []string{"smartdocs", "-healthcheck"}, env(map[string]string{"PORT": fmt.Sprint(freePort(t))}), io.Discard, io.Discard); err == nil {
+	if err := Run(context.Background(), Options{}, []string{"smartdocs", "-healthcheck"}, env(map[string]string{"PORT": fmt.Sprint(freePort(t))}), io.Discard, io.Discard); err == nil {
 		t.Error("-healthcheck with nothing listening succeeded")
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/smartdocs-go/smartdocs/admin"
 	"github.com/smartdocs-go/smartdocs/analytics"
 	"github.com/smartdocs-go/smartdocs/bans"
@@ -22,6 +24,7 @@ import (
 	"github.com/smartdocs-go/smartdocs/identity"
 	"github.com/smartdocs-go/smartdocs/metrics"
 	"github.com/smartdocs-go/smartdocs/ratelimit"
+	"github.com/smartdocs-go/smartdocs/ratelimit/redisstore"
 )
 
 // bansKey is the Redis hash that holds the bans.
@@ -47,26 +50,23 @@ func newOps(cfg config.Config, log *slog.Logger) *ops {
 }
 
 // watchFailover exports the Redis failover's state as metrics.
-func (o *ops) watchFailover(fo *ratelimit.Failover) {
+func (o *ops) watchFailover(fo *redisstore.Failover) {
 	o.metrics.WatchFailover(func() metrics.FailoverStats {
 		st := fo.Stats()
 		return metrics.FailoverStats{Down: !fo.Up(), CacheHits: st.CacheHits, Fallbacks: st.Fallbacks}
 	})
 }
 
-// wire adds the operations side to d: bans in front of the limiter,
-// GET /limits, /metrics, /admin, request metrics and LLM timings. Its
-// background work stops with ctx or Close.
-func (o *ops) wire(ctx context.Context, a *app, limiter *ratelimit.Limiter, keys *identity.Keys, d handlers.Deps) (handlers.Deps, error) {
+// start begins the background work of the bans and the analytics,
+// shared through rdb when it is not nil; it stops with ctx or close.
+func (o *ops) start(ctx context.Context, rdb redis.UniversalClient, keys *identity.Keys) {
 	ctx, o.cancel = context.WithCancel(ctx)
-	a.closers = append(a.closers, o.close)
 	o.keys = keys
-
 	var store bans.Store = &bans.MemoryStore{}
 	anOpts := analytics.Options{}
-	if a.rdb != nil {
-		store = bans.NewRedisStore(a.rdb, bansKey)
-		anOpts.Redis = a.rdb
+	if rdb != nil {
+		store = bans.NewRedisStore(rdb, bansKey)
+		anOpts.Redis = rdb
 	}
 	o.analytics = analytics.New(anOpts)
 	o.bans = bans.New(store, bans.Options{
@@ -81,12 +81,17 @@ func (o *ops) wire(ctx context.Context, a *app, limiter *ratelimit.Limiter, keys
 	o.wg.Add(2)
 	go func() { defer o.wg.Done(); o.bans.Run(ctx) }()
 	go func() { defer o.wg.Done(); o.analytics.Run(ctx) }()
+}
 
-	limit := d.Limit
-	d.Limit = func(next http.Handler) http.Handler {
-		return o.identify(o.bans.Middleware(o.client)(limit(next)))
-	}
-	d.Peek = limiter.Peek
+// guard is what every limited route has in front of its limiter: the
+// client worked out once, then the bans.
+func (o *ops) guard(next http.Handler) http.Handler {
+	return o.identify(o.bans.Middleware(o.client)(next))
+}
+
+// deps adds the operations side to d: request metrics, LLM timings,
+// /metrics and /admin (whose policy list is policies).
+func (o *ops) deps(d *handlers.Deps, policies string) error {
 	d.OnRequest = func(f handlers.Finished) { o.metrics.Request(f.Route, f.Method, f.Status, f.Duration) }
 	if o.cfg.Ops.MetricsAddr == "" {
 		d.Metrics = o.metrics.Handler()
@@ -101,17 +106,17 @@ func (o *ops) wire(ctx context.Context, a *app, limiter *ratelimit.Limiter, keys
 			Token:       o.cfg.Ops.AdminToken,
 			Analytics:   o.analytics,
 			Bans:        o.bans,
-			Key:         keys.IP,
-			Policies:    limiter.Policies(),
+			Key:         o.keys.IP,
+			Policies:    policies,
 			KeyStrategy: o.cfg.KeyName,
 			Logger:      o.log,
 		})
 		if err != nil {
-			return d, err
+			return err
 		}
 		d.Admin = h
 	}
-	return d, nil
+	return nil
 }
 
 func (o *ops) close() {
@@ -218,16 +223,11 @@ func (o *ops) serveMetrics(ctx context.Context) error {
 	return nil
 }
 
-// engine is what a chat model does.
-type engine interface {
-	Answer(ctx context.Context, q chat.Query) (*chat.Reply, error)
-}
-
 // timedEngine reports how long each answer took, to its last token, and
 // whether it failed. A client that went away is not a failure.
 type timedEngine struct {
 	name    string
-	engine  engine
+	engine  chat.Engine
 	metrics *metrics.Metrics
 }
 

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bufio"
@@ -33,7 +33,7 @@ func opsApp(t *testing.T, env map[string]string) (*httptest.Server, *app, *syncL
 	}
 	logs := &syncLog{}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := newApp(ctx, cfg, logs)
+	a, err := newApp(ctx, cfg, Options{}, logs)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -265,7 +265,7 @@ func TestOpsMetricsAddr(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"smartdocs"}, func(k string) string { return env[k] }, logs, io.Discard)
+		done <- Run(ctx, Options{}, []string{"smartdocs"}, func(k string) string { return env[k] }, logs, io.Discard)
 	}()
 	defer func() {
 		cancel()

@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/smartdocs-go/smartdocs/identity"
 	"github.com/smartdocs-go/smartdocs/ratelimit"
 )
@@ -22,14 +20,18 @@ import (
 // Config is every setting, parsed.
 type Config struct {
 	Port int
-	// Redis is nil in memory mode.
-	Redis        *redis.Options
+	// Redis is nil in memory mode (REDIS_URL unset); see redis.go.
+	Redis *Redis
+	// RedisTimeout bounds every call to Redis (REDIS_TIMEOUT).
 	RedisTimeout time.Duration
 	// FailureMode is what a decision does while Redis is unreachable:
 	// "fallback", "open" or "closed".
 	FailureMode string
 
 	RateLimit []ratelimit.Limit
+	// Limits are the route limits by name (RouteLimits), RateLimit
+	// among them as "chat".
+	Limits map[string][]ratelimit.Limit
 	// PerIP is nil when the per-IP ceiling is off.
 	PerIP []ratelimit.Limit
 	// Global is nil when there is no global budget.
@@ -74,7 +76,7 @@ const (
 
 // Load reads the configuration through getenv.
 func Load(getenv func(string) string) (Config, error) {
-	c := Config{Port: DefaultPort, RedisTimeout: 100 * time.Millisecond, FailureMode: "fallback", LogFormat: "text", LogLevel: "info"}
+	c := Config{Port: DefaultPort, RedisTimeout: DefaultRedisTimeout, FailureMode: "fallback", LogFormat: "text", LogLevel: "info"}
 	bad := func(name, val, want string) error {
 		return fmt.Errorf("config: %s=%q: %s", name, val, want)
 	}
@@ -85,19 +87,8 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		c.Port = p
 	}
-	if v := strings.TrimSpace(getenv("REDIS_URL")); v != "" {
-		o, err := redis.ParseURL(v)
-		if err != nil {
-			return c, fmt.Errorf("config: REDIS_URL: want redis://[user:password@]host:port/db or rediss://...: %v", err)
-		}
-		c.Redis = o
-	}
-	if v := getenv("REDIS_TIMEOUT"); v != "" {
-		d, err := time.ParseDuration(strings.TrimSpace(v))
-		if err != nil || d <= 0 || d > time.Minute {
-			return c, bad("REDIS_TIMEOUT", v, "want a duration such as 100ms, above 0 and at most 1m")
-		}
-		c.RedisTimeout = d
+	if err := loadRedis(&c, getenv); err != nil {
+		return c, err
 	}
 	if v := getenv("REDIS_FAILURE_MODE"); v != "" {
 		switch m := strings.ToLower(strings.TrimSpace(v)); m {
@@ -108,9 +99,10 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	}
 	var err error
-	if c.RateLimit, err = limits(getenv, "RATE_LIMIT", DefaultRateLimit, false); err != nil {
+	if c.Limits, err = LoadRouteLimits(getenv, RouteLimits()); err != nil {
 		return c, err
 	}
+	c.RateLimit = c.Limits["chat"]
 	if c.PerIP, err = limits(getenv, "RATE_LIMIT_PER_IP", DefaultPerIP, true); err != nil {
 		return c, err
 	}

@@ -69,7 +69,6 @@ func TestLoadModelsErrors(t *testing.T) {
 		// secret must not appear in the error.
 		secret string
 	}{
-		{"unknown default", map[string]string{"DEFAULT_MODEL_TYPE": "gpt"}, `config: DEFAULT_MODEL_TYPE="gpt": want docs, gemini, local, llm`, ""},
 		{"default gemini without key", map[string]string{"DEFAULT_MODEL_TYPE": "gemini"}, `config: DEFAULT_MODEL_TYPE="gemini": want a configured model: set GOOGLE_API_KEY`, ""},
 		{"default llm without URL", map[string]string{"DEFAULT_MODEL_TYPE": "llm", "LLM_MODEL": "m"}, `config: DEFAULT_MODEL_TYPE="llm": want a configured model: set LLM_BASE_URL,`, ""},
 		{"default local off", map[string]string{"DEFAULT_MODEL_TYPE": "local", "OLLAMA_BASE_URL": "off"}, `config: DEFAULT_MODEL_TYPE="local": want a configured model: set OLLAMA_BASE_URL`, ""},

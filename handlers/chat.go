@@ -51,8 +51,8 @@ type jsonSource struct {
 	Excerpt string `json:"excerpt"`
 }
 
-func handleChat(d Deps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func handleChat(d Deps) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
 		var req chatRequest
 		if err := decode(w, r, &req); err != nil {
 			writeRequestError(w, err)
@@ -72,12 +72,18 @@ func handleChat(d Deps) http.Handler {
 			writeEngineError(w, d, err)
 			return
 		}
+		if reply == nil {
+			reply = &chat.Reply{}
+		}
+		if reply.Tokens == nil { // an engine's empty answer
+			reply.Tokens = func(func(string, error) bool) {}
+		}
 		if wantsJSON(r) {
 			answerJSON(w, d, model.Name, reply)
 			return
 		}
 		stream(w, r, d, reply)
-	})
+	}
 }
 
 // validate checks a request the way FastAPI's model would.

@@ -16,12 +16,14 @@ func corsServer(origins []string) (http.Handler, *atomic.Int64) {
 		Models:       []Model{{Name: "docs", Engine: oneWord{}}},
 		DefaultModel: "docs",
 		CORSOrigins:  origins,
-		Limit: func(next http.Handler) http.Handler {
-			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				limited.Add(1)
-				w.Header().Set("X-RateLimit-Remaining", "2")
-				next.ServeHTTP(w, r)
-			})
+		Limit: func(string, ...LimitOption) func(http.Handler) http.Handler {
+			return func(next http.Handler) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					limited.Add(1)
+					w.Header().Set("X-RateLimit-Remaining", "2")
+					next.ServeHTTP(w, r)
+				})
+			}
 		},
 	})
 	return h, &limited

@@ -31,11 +31,13 @@ func opsDeps(log *bytes.Buffer) Deps {
 		Logger:       slog.New(slog.NewJSONHandler(log, nil)),
 		Models:       []Model{{Name: "docs", Engine: oneWord{}}},
 		DefaultModel: "docs",
-		Limit: func(next http.Handler) http.Handler {
-			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				NoteKey(r.Context(), "a1b2c3d4e5f6a7b8")
-				next.ServeHTTP(w, r)
-			})
+		Limit: func(string, ...LimitOption) func(http.Handler) http.Handler {
+			return func(next http.Handler) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					NoteKey(r.Context(), "a1b2c3d4e5f6a7b8")
+					next.ServeHTTP(w, r)
+				})
+			}
 		},
 		Static: fstest.MapFS{"index.html": {Data: []byte("<!doctype html>")}, "app.js": {Data: []byte("//")}},
 	}
@@ -168,8 +170,10 @@ func TestOptionalRoutes(t *testing.T) {
 func TestSecurityHeadersEverywhere(t *testing.T) {
 	var log bytes.Buffer
 	d := opsDeps(&log)
-	d.Limit = func(http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTooManyRequests) })
+	d.Limit = func(string, ...LimitOption) func(http.Handler) http.Handler {
+		return func(http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTooManyRequests) })
+		}
 	}
 	h := NewServer(d)
 	want := map[string]string{

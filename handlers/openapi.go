@@ -2,8 +2,11 @@ package handlers
 
 import (
 	"embed"
+	"encoding/json"
 	"net/http"
 	"path"
+	"regexp"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -19,18 +22,32 @@ import (
 //go:embed apidocs
 var apidocs embed.FS
 
+// modelEnum is the model_type enum as the embedded document writes it;
+// the served document lists the registered engines instead.
+var modelEnum = regexp.MustCompile(`"enum": \[\s*"docs",\s*"gemini",\s*"local",\s*"llm"`)
+
 // handleOpenAPI serves the OpenAPI 3.1 document. Tests validate real
-// responses against it, so it is written by hand and kept honest.
-func handleOpenAPI() http.HandlerFunc {
+// responses against it, so it is written by hand and kept honest; its
+// model_type enums list the engines of d.Models.
+func handleOpenAPI(d Deps) http.HandlerFunc {
+	doc, err := apidocs.ReadFile("apidocs/openapi.json")
+	if err == nil {
+		names := make([]string, len(d.Models))
+		for i, m := range d.Models {
+			names[i] = m.Name
+		}
+		list, _ := json.Marshal(names)
+		enum := []byte(`"enum": [` + strings.TrimSuffix(strings.TrimPrefix(string(list), "["), "]"))
+		doc = modelEnum.ReplaceAllLiteral(doc, enum)
+	}
 	return func(w http.ResponseWriter, r *http.Request) {
-		b, err := apidocs.ReadFile("apidocs/openapi.json")
 		if err != nil {
 			respond.Error(w, http.StatusInternalServerError, "Internal Server Error")
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-cache")
-		w.Write(b)
+		w.Write(doc)
 	}
 }
 

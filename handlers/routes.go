@@ -29,9 +29,11 @@ func routes(d Deps) http.Handler {
 	r.Get("/health", handleHealth(d))
 	r.Get("/models", handleModels(d))
 	r.Method(http.MethodGet, "/whoami", d.WhoAmI)
-	chat := d.Limit(handleChat(d))
-	r.Method(http.MethodPost, "/chat", chat)
-	r.Method(http.MethodPost, "/api/chat", chat)
+	// Limited routes: each line shows the whole chain. d.Limit("chat")
+	// is the client's bans, then RATE_LIMIT with the per-IP ceiling and
+	// the global budget; both paths share one set of counters.
+	r.With(d.Limit("chat")).Post("/chat", handleChat(d))
+	r.With(d.Limit("chat")).Post("/api/chat", handleChat(d))
 
 	if d.Peek != nil {
 		r.Get("/limits", handleLimits(d))
@@ -43,9 +45,13 @@ func routes(d Deps) http.Handler {
 		r.Mount("/admin", d.Admin)
 	}
 
-	r.Get("/openapi.json", handleOpenAPI())
+	r.Get("/openapi.json", handleOpenAPI(d))
 	r.Get("/docs", handleDocs())
 	r.Get("/docs/{file}", handleDocsAsset())
+
+	if d.Extra != nil {
+		d.Extra(r, d)
+	}
 
 	r.Get("/", handleIndex(d.Static))
 	r.Handle("/static/*", http.StripPrefix("/static/", http.FileServerFS(d.Static)))

@@ -11,22 +11,21 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/go-chi/chi/v5"
+
 	"github.com/smartdocs-go/smartdocs/chat"
 	"github.com/smartdocs-go/smartdocs/internal/respond"
 	"github.com/smartdocs-go/smartdocs/ratelimit"
 )
 
-// answerer is what a chat engine must do for the handlers.
-type answerer interface {
-	Answer(ctx context.Context, q chat.Query) (*chat.Reply, error)
-}
-
-// Model is one engine a request can name in model_type.
+// Model is one engine a request can name in model_type. The app's
+// registry (app/engines.go) lists them; GET /models, the 422 for an
+// unknown model_type and the OpenAPI document's enum all follow from it.
 type Model struct {
 	Name        string
 	Description string
 	// Engine is nil when the model is known but not configured.
-	Engine answerer
+	Engine chat.Engine
 	// Missing names the variable to set when Engine is nil.
 	Missing string
 }
@@ -39,8 +38,12 @@ type Deps struct {
 	DefaultModel string
 	// Identify resolves the client of every request (identity.Resolver.Middleware).
 	Identify func(http.Handler) http.Handler
-	// Limit guards the chat routes (ratelimit.Limiter.Handler).
-	Limit func(http.Handler) http.Handler
+	// Limit returns the middleware that limits a route under the named
+	// limit (config.RouteLimits): the client's bans, then the named
+	// per-client limit, the per-IP ceiling and the global budget in one
+	// atomic decision, less the shared layers the route opts out of.
+	// Routes that name one limit share its counters. nil limits nothing.
+	Limit func(name string, opts ...LimitOption) func(http.Handler) http.Handler
 	// LimiterHealth reports the limiter's state for /health.
 	LimiterHealth func(ctx context.Context) any
 	// Static holds index.html and the page's assets.
@@ -63,6 +66,9 @@ type Deps struct {
 	Admin http.Handler
 	// OnRequest, when set, is told of every finished request (metrics).
 	OnRequest func(Finished)
+	// Extra adds a program's own routes beside these (app.Options.Routes);
+	// nil adds none.
+	Extra func(r chi.Router, d Deps)
 	// Now is the clock for /health; default time.Now.
 	Now func() time.Time
 	// KeyError writes an error of the client's own making met while
@@ -83,10 +89,22 @@ func NewServer(d Deps) http.Handler {
 		d.Identify = func(h http.Handler) http.Handler { return h }
 	}
 	if d.Limit == nil {
-		d.Limit = func(h http.Handler) http.Handler { return h }
+		d.Limit = func(string, ...LimitOption) func(http.Handler) http.Handler {
+			return func(h http.Handler) http.Handler { return h }
+		}
 	}
 	if d.WhoAmI == nil {
 		d.WhoAmI = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { respond.Error(w, http.StatusNotFound, "Not Found") })
 	}
 	return routes(d)
 }
+
+// LimitOption takes a route out of a layer that every limited route has.
+type LimitOption int
+
+const (
+	// NoPerIP keeps the route out of the per-IP ceiling (RATE_LIMIT_PER_IP).
+	NoPerIP LimitOption = iota + 1
+	// NoGlobal keeps the route out of the global budget (RATE_LIMIT_GLOBAL).
+	NoGlobal
+)

@@ -1,0 +1,100 @@
+// Package app wires SmartDocs together: it reads the configuration once,
+// builds the engines, the limiters, the operations side (metrics, bans,
+// analytics, admin) and the HTTP server from the packages that do the
+// work, and runs it. Each file owns one concern:
+//
+//   - run.go: Run, the whole program, and its Options
+//   - app.go: building the server and serving it
+//   - engines.go: the registry of model_type values and their engines
+//   - limits.go: the named limits that handlers/routes.go asks for
+//   - store.go: the limiter's store, in memory or in Redis
+//   - identity.go: who a client is, its keys and GET /whoami
+//   - ops.go: metrics, bans, analytics and the admin routes
+//
+// No other package imports app: it is the top of the import graph.
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/smartdocs-go/smartdocs/config"
+	"github.com/smartdocs-go/smartdocs/handlers"
+)
+
+// Options are what a program built on app adds to it: engines and routes
+// of its own, without editing this package. The zero value is the
+// SmartDocs server as shipped.
+type Options struct {
+	// Engines are more model_type values, listed in GET /models after
+	// the built-in ones. An engine of an existing name replaces it.
+	Engines []handlers.Model
+	// Limits declares more named limits (see config.RouteLimits), each
+	// read from its variable at start-up like RATE_LIMIT.
+	Limits []config.RouteLimit
+	// Routes adds routes to the server, beside the built-in ones, with
+	// the same dependencies: r.With(d.Limit("summarize")).Post(...).
+	Routes func(r chi.Router, d handlers.Deps)
+}
+
+// Run is the whole program: it reads the configuration through getenv
+// (and a .env file in the working directory, under the environment),
+// serves until ctx is cancelled, then drains in-flight requests. A
+// configuration error returns before anything is served, as one line
+// naming the variable.
+func Run(ctx context.Context, opts Options, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fset := flag.NewFlagSet(args[0], flag.ContinueOnError)
+	fset.SetOutput(stderr)
+	healthcheck := fset.Bool("healthcheck", false, "GET http://127.0.0.1:$PORT/health and exit 0 if it answers 200 (for Docker's HEALTHCHECK)")
+	if err := fset.Parse(args[1:]); err != nil {
+		return err
+	}
+	getenv, err := config.WithDotEnv(os.DirFS("."), ".env", getenv)
+	if err != nil {
+		return err
+	}
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	if *healthcheck {
+		return checkHealth(ctx, cfg.Port)
+	}
+	extra, err := config.LoadRouteLimits(getenv, append(config.RouteLimits(), opts.Limits...))
+	if err != nil {
+		return err
+	}
+	cfg.Limits = extra
+	a, err := newApp(ctx, cfg, opts, stdout)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return a.serve(ctx)
+}
+
+func checkHealth(ctx context.Context, port int) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/health", port), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return errors.New("healthcheck: status " + resp.Status)
+	}
+	return nil
+}

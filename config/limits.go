@@ -1,0 +1,62 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+
+	"github.com/smartdocs-go/smartdocs/ratelimit"
+)
+
+// RouteLimit declares a limit that routes take by name in
+// handlers/routes.go, as in r.With(d.Limit("chat")).Post("/chat", ...).
+// Every name has counters of its own; routes that name the same limit
+// share it (POST /chat and POST /api/chat do).
+type RouteLimit struct {
+	// Name is what routes call it: lower case letters, digits and '-'.
+	Name string
+	// Var is the variable that overrides Default, such as RATE_LIMIT.
+	Var string
+	// Default is the limit when Var is unset, in RATE_LIMIT's syntax
+	// ("3/minute", "10/minute;100/day").
+	Default string
+}
+
+// RouteLimits are the limits routes can name. To give a new route a
+// limit of its own, add a line here and name it in handlers/routes.go.
+// The per-IP ceiling (RATE_LIMIT_PER_IP) and the global budget
+// (RATE_LIMIT_GLOBAL) are not listed: every limited route shares them
+// unless its line in routes.go opts out.
+func RouteLimits() []RouteLimit {
+	return []RouteLimit{
+		{Name: "chat", Var: "RATE_LIMIT", Default: DefaultRateLimit},
+	}
+}
+
+var routeLimitName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
+
+// reservedLimitNames are the layers every limited route shares, and the
+// chat limit's policy name.
+var reservedLimitNames = map[string]bool{"per-ip": true, "global": true, "per-client": true}
+
+// LoadRouteLimits reads each declared limit through getenv, after
+// checking that the declarations are sound: valid, unique names (two
+// limits of one name would share counters without a word).
+func LoadRouteLimits(getenv func(string) string, decl []RouteLimit) (map[string][]ratelimit.Limit, error) {
+	out := make(map[string][]ratelimit.Limit, len(decl))
+	for _, d := range decl {
+		switch {
+		case !routeLimitName.MatchString(d.Name) || reservedLimitNames[d.Name]:
+			return nil, fmt.Errorf("config: route limit %q: want a name of lower case letters, digits and '-', other than per-ip, global and per-client", d.Name)
+		case out[d.Name] != nil:
+			return nil, fmt.Errorf("config: route limit %q is declared twice: two limiters of one name would share counters; give each its own name", d.Name)
+		case d.Var == "":
+			return nil, fmt.Errorf("config: route limit %q: name the variable that sets it", d.Name)
+		}
+		ls, err := limits(getenv, d.Var, d.Default, false)
+		if err != nil {
+			return nil, err
+		}
+		out[d.Name] = ls
+	}
+	return out, nil
+}
