@@ -22,6 +22,9 @@ const (
 	// question: code or a list for "how do I", a table for "which" or
 	// "list", the opening block for "what is".
 	shapeBonus = 1.5
+	// laterMargin is how much more a unit must score than an earlier one
+	// to be the answer instead.
+	laterMargin = 0.1
 	// unsureCoverage is the share of the question's weight the best
 	// passage must hold for Docs to answer without saying it is unsure.
 	unsureCoverage = 0.5
@@ -40,16 +43,22 @@ const (
 	blockNote    // a fenced admonition of MyST or Sphinx: "```{note}"
 )
 
-// isAdmonition reports whether a fence line opens a MyST directive that
-// holds prose, such as "```{note}" or "````{tab} Linux", rather than code
-// ("```{pip-cli}", "```{code-block}").
+// isAdmonition reports whether a fence line opens a MyST or Sphinx aside,
+// such as "```{note}" or "```{versionadded}", rather than code
+// ("```{pip-cli}") or content shown another way ("````{tab} Linux",
+// "````{admonition} Example").
 func isAdmonition(fenceLine string) bool {
 	info := strings.TrimLeft(fenceLine, "`~ ")
 	if !strings.HasPrefix(info, "{") {
 		return false
 	}
 	name, _, _ := strings.Cut(strings.TrimPrefix(info, "{"), "}")
-	return !strings.Contains(name, "code") && !strings.Contains(name, "cli")
+	switch name {
+	case "note", "warning", "caution", "attention", "danger", "important", "tip", "hint",
+		"seealso", "versionadded", "versionchanged", "deprecated":
+		return true
+	}
+	return false
 }
 
 // block is a run of lines of one kind.
@@ -215,7 +224,9 @@ func compose(ix *Index, question string, hits []Hit, terms map[string]float64) s
 		if suits(want, bs[u.main].kind, u.main, bs) {
 			scores[i] *= shapeBonus
 		}
-		if scores[i] > scores[best] {
+		// A later unit must do clearly better: documents put the main
+		// point first and the details after it.
+		if scores[i] > scores[best]*(1+laterMargin) {
 			best = i
 		}
 	}
@@ -241,9 +252,12 @@ func compose(ix *Index, question string, hits []Hit, terms map[string]float64) s
 	case want == intentOverview && best == 1 && bs[us[0].main].kind == blockPara:
 		u.from = us[0].from // the list with the paragraph it follows
 	}
-	// Code right after the answer shows how to do what it says.
+	// Code right after the answer shows how to do what it says, and so do
+	// the steps a paragraph right after it introduces ("you need to:").
 	if next := u.to + 1; next < len(bs) && bs[next].kind == blockCode && blockScore(ix, bs[next].text, terms) > 0 {
 		u.to = next
+	} else if bs[u.main].kind == blockPara && best+1 < len(us) && us[best+1].from == u.to+1 && us[best+1].main != us[best+1].from {
+		u.to = us[best+1].to
 	}
 	text := render(bs, u, terms, ix)
 	if coverage(ix, top, terms) < unsureCoverage {

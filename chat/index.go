@@ -25,6 +25,10 @@ const (
 	titleWeight = 1.0
 	titleB      = 0.3
 
+	// headingFullBonus times the idf mass of a passage's heading is
+	// earned when the question holds every word of that heading.
+	headingFullBonus = 0.5
+
 	// headingBonus is earned outright, times the word's idf, by a
 	// passage whose own heading holds a word of the question: headings
 	// say what a section is about better than any sentence in it, and
@@ -83,7 +87,8 @@ type Index struct {
 	postings map[string][]posting // term -> passages holding it
 	lens     [][numFields]float64 // length of each field of each passage, in words
 	avgLen   [numFields]float64
-	damping  map[string]float64 // term -> idf factor below 1, for terms in most files
+	damping  map[string]float64 // term -> idf factor below 1, for terms in every file
+	heads    [][]string         // the distinct terms of each passage's own heading
 	words    map[string]string  // lower-cased word as written -> its term, for typo correction
 	byLen    map[int][]string   // the keys of words grouped by rune count, sorted
 }
@@ -146,11 +151,16 @@ func NewIndex(passages []Passage) *Index {
 		for f := range numFields {
 			total[f] += ix.lens[i][f]
 		}
+		var head []string
 		for _, t := range tokenize(p.Heading) {
 			if pt := tf[t.term]; pt != nil {
 				pt.inHeading = true
 			}
+			if !t.whole && !slices.Contains(head, t.term) {
+				head = append(head, t.term)
+			}
 		}
+		ix.heads = append(ix.heads, head)
 		for term, pt := range tf {
 			ix.postings[term] = append(ix.postings[term], *pt)
 			if fc := files[term]; fc.last != p.Name {
@@ -364,6 +374,9 @@ func (ix *Index) search(q query, k int) []Hit {
 			}
 		}
 	}
+	for doc := range scores {
+		scores[doc] += ix.headingMatch(doc, q)
+	}
 	var top float64
 	for _, s := range scores {
 		top = max(top, s)
@@ -399,4 +412,23 @@ func (ix *Index) search(q query, k int) []Hit {
 		hits[i] = Hit{Passage: ix.passages[r.doc], Score: r.score}
 	}
 	return hits
+}
+
+// headingMatch is the bonus of a passage whose own heading the question
+// names in full, as "upgrade pip" names "Upgrading pip": such a section
+// is about the question, whatever else its body says.
+func (ix *Index) headingMatch(doc int, q query) float64 {
+	head := ix.heads[doc]
+	if len(head) == 0 {
+		return 0
+	}
+	var mass float64
+	for _, term := range head {
+		w, ok := q.weights[term]
+		if !ok {
+			return 0
+		}
+		mass += w * ix.idf(term)
+	}
+	return headingFullBonus * mass
 }

@@ -132,7 +132,7 @@ const stopWords = " a about above after again against all almost also always am 
 	" many mean means need neither nobody nothing put somebody someone something take takes tell want" +
 	" during each either else etc even ever every few for from further get gets getting got had has have" +
 	" having he her here hers him his how however i if in into is it its itself just let lets like me might" +
-	" more most much must my no nor not now of off on once only or other others our ours out over own per" +
+	" more most much must my no nor not now of off on once one ones only or other others our ours out over own per" +
 	" please quite rather really same shall she should so some such than that the their theirs them then" +
 	" there these they this those though through thus to too under until up upon us very via was we well" +
 	" were what when where whether which while who whom whose why will with within without would yes yet" +
@@ -159,7 +159,7 @@ func isStopWord(w string) bool {
 		"hers", "him", "his", "how", "however", "i", "if", "im", "in", "into", "is", "isnt", "it", "its",
 		"itself", "ive", "just", "know", "let", "lets", "like", "look", "looks", "many", "me", "mean",
 		"means", "might", "more", "most", "much", "must", "my", "need", "neither", "no", "nobody", "nor",
-		"not", "nothing", "now", "of", "off", "on", "once", "only", "or", "other", "others", "our", "ours",
+		"not", "nothing", "now", "of", "off", "on", "once", "one", "ones", "only", "or", "other", "others", "our", "ours",
 		"out", "over", "own", "per", "please", "put", "quite", "rather", "really", "same", "shall", "she",
 		"should", "shouldnt", "so", "some", "somebody", "someone", "something", "such", "take", "takes",
 		"tell", "than", "that", "the", "their", "theirs", "them", "then", "there", "these", "they", "this",
