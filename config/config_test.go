@@ -50,7 +50,7 @@ func TestValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Port != 8080 || c.Redis == nil || c.Redis.Addr != "redis.example:6380" || c.Redis.DB != 2 || c.Redis.TLSConfig == nil {
+	if c.Port != 8080 || c.Redis == nil || c.Redis.Mode != RedisSingle || c.Redis.Single.Addr != "redis.example:6380" || c.Redis.Single.DB != 2 || c.Redis.Single.TLSConfig == nil {
 		t.Errorf("port %d redis %+v", c.Port, c.Redis)
 	}
 	if c.RedisTimeout != 250*time.Millisecond || c.FailureMode != "closed" || c.PerIP != nil || len(c.Global) != 1 || len(c.RateLimit) != 2 {
