@@ -15,6 +15,9 @@ const (
 	// maxAnswerBytes is about the longest answer: blocks are added while
 	// the answer is shorter, and a long table is cut to its matching rows.
 	maxAnswerBytes = 1800
+	// codeContext is how many lines before a matching line of a long
+	// code block are quoted with it.
+	codeContext = 2
 	// maxTableRows is the most rows of a table quoted whole; a longer
 	// one is cut to its header and the rows that match the question.
 	maxTableRows = 12
@@ -205,10 +208,11 @@ func questionIntent(question string) intent {
 // is unsure and names the section it quotes.
 func compose(ix *Index, question string, hits []Hit, terms map[string]float64) string {
 	top := hits[0].Passage
-	if qa := answerFromQA(ix, top.Text, terms); qa != "" {
+	text := ix.sectionText(top)
+	if qa := answerFromQA(ix, text, terms); qa != "" {
 		return qa
 	}
-	bs := blocks(top.Text)
+	bs := blocks(text)
 	want := questionIntent(question)
 	us := units(bs)
 	if len(us) == 0 {
@@ -252,6 +256,11 @@ func compose(ix *Index, question string, hits []Hit, terms map[string]float64) s
 	case want == intentOverview && best == 1 && bs[us[0].main].kind == blockPara:
 		u.from = us[0].from // the list with the paragraph it follows
 	}
+	// Code is clearer with the paragraph that leads up to it.
+	if u.from == u.main && bs[u.main].kind == blockCode && u.from > 0 && bs[u.from-1].kind == blockPara &&
+		blockScore(ix, bs[u.from-1].text, terms) > 0 {
+		u.from--
+	}
 	// Code right after the answer shows how to do what it says, and so do
 	// the steps a paragraph right after it introduces ("you need to:").
 	if next := u.to + 1; next < len(bs) && bs[next].kind == blockCode && blockScore(ix, bs[next].text, terms) > 0 {
@@ -259,7 +268,7 @@ func compose(ix *Index, question string, hits []Hit, terms map[string]float64) s
 	} else if bs[u.main].kind == blockPara && best+1 < len(us) && us[best+1].from == u.to+1 && us[best+1].main != us[best+1].from {
 		u.to = us[best+1].to
 	}
-	text := render(bs, u, terms, ix)
+	text = render(bs, u, terms, ix)
 	if coverage(ix, top, terms) < unsureCoverage {
 		where := top.Title
 		if top.Heading != "" {
@@ -371,8 +380,11 @@ func render(bs []block, u unit, terms map[string]float64, ix *Index) string {
 	size := 0
 	for i := u.from; i <= u.to; i++ {
 		text := bs[i].text
-		if bs[i].kind == blockTable {
+		switch bs[i].kind {
+		case blockTable:
 			text = cutTable(bs[i].lines, terms, ix)
+		case blockCode:
+			text = cutCode(bs[i].lines, terms, ix)
 		}
 		if size > 0 && size+len(text) > maxAnswerBytes {
 			break
@@ -407,6 +419,42 @@ func cutTable(lines []string, terms map[string]float64, ix *Index) string {
 		out = lines[:min(len(lines), maxTableRows+2)]
 	}
 	return strings.Join(out, "\n")
+}
+
+// cutCode returns a code block whole when it is short, or else its
+// fences and the lines that hold a term of the question, each with the
+// codeContext lines before it (the comment that explains it), and "..."
+// where lines were left out.
+func cutCode(lines []string, terms map[string]float64, ix *Index) string {
+	if len(strings.Join(lines, "\n")) <= maxAnswerBytes || len(lines) < 3 {
+		return strings.Join(lines, "\n")
+	}
+	body := lines[1 : len(lines)-1]
+	keep := make([]bool, len(body))
+	for i, l := range body {
+		if blockScore(ix, l, terms) > 0 {
+			for j := max(0, i-codeContext); j <= i; j++ {
+				keep[j] = true
+			}
+		}
+	}
+	out := []string{lines[0]}
+	gap := false
+	for i, l := range body {
+		if !keep[i] {
+			gap = true
+			continue
+		}
+		if gap && len(out) > 1 || gap && i > 0 {
+			out = append(out, "...")
+		}
+		gap = false
+		out = append(out, l)
+	}
+	if gap {
+		out = append(out, "...")
+	}
+	return strings.Join(append(out, lines[len(lines)-1]), "\n")
 }
 
 // answerFromQA finds, in a passage written as questions and answers

@@ -260,3 +260,58 @@ func TestPlainHeading(t *testing.T) {
 		}
 	}
 }
+
+// TestComposeLongSection checks that a section cut into several passages
+// is answered from as a whole, that nested lists keep their indentation,
+// and that a long code block is cut to the lines that match.
+func TestComposeLongSection(t *testing.T) {
+	filler := strings.Repeat("Background prose about nothing in particular. ", 30)
+	code := "```go\n" + strings.Repeat("// unrelated setup line\nx := 1\n", 60) +
+		"// WithTimeout sets the deadline.\nr.Use(WithTimeout(5))\n" + strings.Repeat("y := 2\n", 40) + "```"
+	fsys := fstest.MapFS{"guide.md": {Data: []byte("# Guide\n\n## Proxies\n\n" + filler + "\n\n" +
+		"To trust a proxy you need to:\n\n- list it:\n\n  - by address\n  - by range\n- restart\n\n" +
+		"## Timeouts\n\nSet a timeout with this code:\n\n" + code + "\n")}}
+	passages, err := Load(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var proxies int
+	for _, p := range passages {
+		if p.Heading == "Proxies" {
+			proxies++
+		}
+	}
+	if proxies < 2 {
+		t.Fatalf("got %d passages for the long section, want it cut in several", proxies)
+	}
+	d := NewDocs(NewIndex(passages))
+
+	text, _ := answer(t, d, Query{Question: "how do i trust a proxy"})
+	if want := "To trust a proxy you need to:\n\n- list it:\n\n  - by address\n  - by range\n- restart"; !strings.Contains(text, want) {
+		t.Errorf("answer %q: want it to contain the steps with their nesting %q", text, want)
+	}
+
+	text, _ = answer(t, d, Query{Question: "how do i set WithTimeout"})
+	for _, want := range []string{"Set a timeout with this code:", "```go", "// WithTimeout sets the deadline.\nr.Use(WithTimeout(5))", "...", "```"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("answer %q: want it to contain %q", text, want)
+		}
+	}
+	if len(text) > maxAnswerBytes {
+		t.Errorf("answer of %d bytes, want the long code cut to at most %d", len(text), maxAnswerBytes)
+	}
+}
+
+func TestHeadingMatch(t *testing.T) {
+	fsys := fstest.MapFS{"pip.md": {Data: []byte("# Pip\n\n" +
+		"## Compatibility\n\nPip works on the latest version of Python and the latest version of Linux.\n\n" +
+		"## Upgrading pip\n\nRun pip install --upgrade pip.\n")}}
+	passages, err := Load(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hits := NewIndex(passages).Search("upgrade pip to the latest version", 2)
+	if len(hits) == 0 || hits[0].Passage.Heading != "Upgrading pip" {
+		t.Errorf("got %v first, want the section whose whole heading the question names", sections(hits))
+	}
+}

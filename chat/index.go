@@ -5,6 +5,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -87,10 +88,11 @@ type Index struct {
 	postings map[string][]posting // term -> passages holding it
 	lens     [][numFields]float64 // length of each field of each passage, in words
 	avgLen   [numFields]float64
-	damping  map[string]float64 // term -> idf factor below 1, for terms in every file
-	heads    [][]string         // the distinct terms of each passage's own heading
-	words    map[string]string  // lower-cased word as written -> its term, for typo correction
-	byLen    map[int][]string   // the keys of words grouped by rune count, sorted
+	damping  map[string]float64   // term -> idf factor below 1, for terms in every file
+	heads    [][]string           // the distinct terms of each passage's own heading
+	sections map[sectionKey][]int // the passages of each section cut into several, in order
+	words    map[string]string    // lower-cased word as written -> its term, for typo correction
+	byLen    map[int][]string     // the keys of words grouped by rune count, sorted
 }
 
 // The fields of a passage, indexes into posting.tf and Index.lens.
@@ -117,6 +119,7 @@ func NewIndex(passages []Passage) *Index {
 		postings: make(map[string][]posting),
 		lens:     make([][numFields]float64, len(passages)),
 		damping:  make(map[string]float64),
+		sections: make(map[sectionKey][]int),
 		words:    make(map[string]string),
 		byLen:    make(map[int][]string),
 	}
@@ -161,6 +164,13 @@ func NewIndex(passages []Passage) *Index {
 			}
 		}
 		ix.heads = append(ix.heads, head)
+		if i > 0 && passages[i-1].Name == p.Name && passages[i-1].Heading == p.Heading {
+			key := sectionKey{p.Name, p.Heading}
+			if ix.sections[key] == nil {
+				ix.sections[key] = []int{i - 1}
+			}
+			ix.sections[key] = append(ix.sections[key], i)
+		}
 		for term, pt := range tf {
 			ix.postings[term] = append(ix.postings[term], *pt)
 			if fc := files[term]; fc.last != p.Name {
@@ -431,4 +441,21 @@ func (ix *Index) headingMatch(doc int, q query) float64 {
 		mass += w * ix.idf(term)
 	}
 	return headingFullBonus * mass
+}
+
+// sectionKey names a section: its file and heading.
+type sectionKey struct{ name, heading string }
+
+// sectionText returns the Markdown of the whole section p belongs to,
+// with the passages a long section was cut into joined again.
+func (ix *Index) sectionText(p Passage) string {
+	docs := ix.sections[sectionKey{p.Name, p.Heading}]
+	if len(docs) == 0 {
+		return p.Text
+	}
+	parts := make([]string, len(docs))
+	for i, d := range docs {
+		parts[i] = ix.passages[d].Text
+	}
+	return strings.Join(parts, "\n\n")
 }

@@ -247,7 +247,9 @@ func paragraphs(text string) []string {
 		fence codeFence
 	)
 	flush := func() {
-		if p := strings.TrimSpace(strings.Join(cur, "\n")); p != "" {
+		// Leading spaces stay: they nest a list or a code block in the
+		// list item above it.
+		if p := strings.TrimRight(strings.Join(cur, "\n"), " \t\n"); strings.TrimSpace(p) != "" {
 			paras = append(paras, p)
 		}
 		cur = cur[:0]
