@@ -71,7 +71,7 @@ const (
 	unknownWeight  = 0.75
 	minKnownShare  = 0.5
 	minScore       = 1.0
-	minCoverage    = 0.5
+	minCoverage    = 0.45
 	minRelative    = 0.2
 )
 
@@ -268,10 +268,11 @@ func (ix *Index) parse(text string) query {
 	return q
 }
 
-// correct returns the term of the closest word in the index to w, within
-// one edit, or two for words of seven letters or more that start with the
-// same letter; "" if there is none. Ties go to the more widespread term,
-// then to the alphabetically first.
+// correct returns the term of the closest word in the index to w that
+// starts with the same letter (people rarely mistype the first one, and
+// "gaming" is not "naming"), within one edit, or two for words of seven
+// letters or more; "" if there is none. Ties go to the more widespread
+// term, then to the alphabetically first.
 func (ix *Index) correct(w string) string {
 	n := utf8.RuneCountInString(w)
 	maxDist := 1
@@ -282,10 +283,10 @@ func (ix *Index) correct(w string) string {
 	best, bestDist, bestDF := "", maxDist+1, 0
 	for l := n - maxDist; l <= n+maxDist; l++ {
 		for _, cand := range ix.byLen[l] {
-			d := editDistance(w, cand, maxDist)
-			if c, _ := utf8.DecodeRuneInString(cand); d > 1 && c != first {
+			if c, _ := utf8.DecodeRuneInString(cand); c != first {
 				continue
 			}
+			d := editDistance(w, cand, maxDist)
 			if d > maxDist {
 				continue
 			}

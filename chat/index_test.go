@@ -134,3 +134,21 @@ func BenchmarkSearch(b *testing.B) {
 		ix.Search(queries[i%len(queries)], 3)
 	}
 }
+
+func TestCorrectKeepsFirstLetter(t *testing.T) {
+	passages, err := Load(fstest.MapFS{"a.md": {Data: []byte("# A\n\n## Naming\n\nNaming rules for settings.\n\n## Spaces\n\nSpace setup.\n")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix := NewIndex(passages)
+	tests := []struct{ word, want string }{
+		{"gaming", ""},    // one edit from "naming", but another first letter
+		{"namimg", "nam"}, // a typo inside the word
+		{"spcae", "spac"}, // swapped letters
+	}
+	for _, tt := range tests {
+		if got := ix.correct(tt.word); got != tt.want {
+			t.Errorf("correct(%q): got %q, want %q", tt.word, got, tt.want)
+		}
+	}
+}
