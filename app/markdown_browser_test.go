@@ -103,7 +103,6 @@ func TestBrowserMarkdownAnswers(t *testing.T) {
 	release := make(chan struct{})
 	var once sync.Once
 	unblock := func() { once.Do(func() { close(release) }) }
-	t.Cleanup(unblock)
 	p := newLLMProvider(t, func(w http.ResponseWriter, r *http.Request) {
 		llmtest.SSE(w, llmtest.Chunk(markdownLLMHead, ""))
 		select {
@@ -118,6 +117,7 @@ func TestBrowserMarkdownAnswers(t *testing.T) {
 		llmtest.SSE(w, append(data, llmtest.Chunk("", "stop"), "[DONE]")...)
 	})
 	srv, _ := browserServer(t, p.llmEnv("DOCS_DIR", dir, "RATE_LIMIT", "100/minute"))
+	t.Cleanup(unblock) // after the server's cleanup is registered, so it runs first and no request is left waiting
 	browserDo(t, ctx, "load the page", chromedp.Navigate(srv.URL))
 	browserWait(t, ctx, "the models", `[...document.getElementById('model').options].some((o) => o.value === 'llm' && !o.disabled)`, 10*time.Second)
 
