@@ -70,6 +70,7 @@ func (o *ops) start(ctx context.Context, rdb redis.UniversalClient, keys *identi
 	}
 	o.analytics = analytics.New(anOpts)
 	o.bans = bans.New(store, bans.Options{
+		Max:      o.cfg.Ops.BansMax,
 		Logger:   o.log,
 		OnBanned: func(*http.Request, bans.Ban) { o.metrics.Banned() },
 	})

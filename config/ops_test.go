@@ -22,6 +22,11 @@ func TestLoadOps(t *testing.T) {
 		{"admin token", map[string]string{"ADMIN_TOKEN": long}, Ops{AdminToken: long}, ""},
 		{"admin token too short", map[string]string{"ADMIN_TOKEN": "secret"}, Ops{}, "config: ADMIN_TOKEN: want at least 24 characters"},
 		{"admin token with spaces", map[string]string{"ADMIN_TOKEN": " " + long}, Ops{}, "ADMIN_TOKEN"},
+		{"bans cap", map[string]string{"BANS_MAX": "5000"}, Ops{BansMax: 5000}, ""},
+		{"bans cap with underscores", map[string]string{"BANS_MAX": "1_000_000"}, Ops{BansMax: 1_000_000}, ""},
+		{"bans cap zero", map[string]string{"BANS_MAX": "0"}, Ops{}, `config: BANS_MAX="0": want a whole number from 1 to 1000000`},
+		{"bans cap too large", map[string]string{"BANS_MAX": "1000001"}, Ops{}, "BANS_MAX"},
+		{"bans cap not a number", map[string]string{"BANS_MAX": "lots"}, Ops{}, "BANS_MAX"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
