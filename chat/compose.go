@@ -25,6 +25,9 @@ const (
 	// question: code or a list for "how do I", a table for "which" or
 	// "list", the opening block for "what is".
 	shapeBonus = 1.5
+	// shortLead is the longest paragraph, in bytes, quoted with the list
+	// or table right after it even when it does not end in ":".
+	shortLead = 200
 	// laterMargin is how much more a unit must score than an earlier one
 	// to be the answer instead.
 	laterMargin = 0.1
@@ -177,6 +180,7 @@ const (
 	intentHowTo           // "how do I", "example": steps or code
 	intentOverview        // "what is X", "features": the opening paragraph and its list
 	intentTable           // "which", "list", "requirements": a table or a list
+	intentExplain         // "how does", "why": prose
 )
 
 // questionIntent guesses what shape of answer question asks for.
@@ -198,6 +202,8 @@ func questionIntent(question string) intent {
 	case has("what is", "what are", "what's", "overview", "features", "introduction", "tell me about") &&
 		len(strings.Fields(q)) <= 10:
 		return intentOverview
+	case has("how does", "how do they", "how is", "how are", "why"):
+		return intentExplain
 	}
 	return intentAny
 }
@@ -261,6 +267,12 @@ func compose(ix *Index, question string, hits []Hit, terms map[string]float64) s
 		blockScore(ix, bs[u.from-1].text, terms) > 0 {
 		u.from--
 	}
+	// A short paragraph right before a list or table is what it sums up.
+	if bs[u.main].kind == blockPara && u.from == u.to && len(bs[u.main].text) <= shortLead && u.to+1 < len(bs) {
+		if k := bs[u.to+1].kind; k == blockList || k == blockTable {
+			u.to++
+		}
+	}
 	// Code right after the answer shows how to do what it says, and so do
 	// the steps a paragraph right after it introduces ("you need to:").
 	if next := u.to + 1; next < len(bs) && bs[next].kind == blockCode && blockScore(ix, bs[next].text, terms) > 0 {
@@ -323,6 +335,8 @@ func suits(want intent, k blockKind, i int, bs []block) bool {
 		return k == blockCode || k == blockList && isOrdered(bs[i].lines)
 	case intentTable:
 		return k == blockTable || k == blockList
+	case intentExplain:
+		return k == blockPara
 	}
 	return false
 }

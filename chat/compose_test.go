@@ -67,6 +67,8 @@ Failed calls are retried up to ` + "`maxRetries`" + ` times, 3 by default, with 
 
 ## Error codes
 
+Acme returns these codes.
+
 - ` + "`ERR_QUOTA_EXCEEDED`" + `: the account stored more than its plan allows.
 - ` + "`ERR_TOKEN_EXPIRED`" + `: sign in again to get a new token.
 
@@ -120,6 +122,8 @@ func TestComposeShapes(t *testing.T) {
 			section{"api.md", "Retries"}, []string{"3 by default"}, nil},
 		{"identifier with a double underscore", "APP_AUTH__TOKEN",
 			section{"install.md", "Configuration"}, []string{"APP_AUTH__TOKEN"}, nil},
+		{"a short lead comes with its list", "which error codes can acme return",
+			section{"troubleshooting.md", "Error codes"}, []string{"Acme returns these codes.\n\n- `ERR_QUOTA_EXCEEDED`", "- `ERR_TOKEN_EXPIRED`"}, nil},
 		{"product name on every page does not drown the question", "acme history",
 			section{"intro.md", "History"}, []string{"weekend project"}, nil},
 	}
@@ -240,6 +244,8 @@ func TestQuestionIntent(t *testing.T) {
 		{"what is acme", intentOverview},
 		{"which operating systems are supported", intentTable},
 		{"ERR_QUOTA_EXCEEDED", intentAny},
+		{"why is it deprecated", intentExplain},
+		{"how does the router match routes", intentExplain},
 	}
 	for _, tt := range tests {
 		if got := questionIntent(tt.q); got != tt.want {
