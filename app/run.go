@@ -61,18 +61,13 @@ func Run(ctx context.Context, opts Options, args []string, getenv func(string) s
 	if err != nil {
 		return err
 	}
-	cfg, err := config.Load(getenv)
+	cfg, err := load(getenv, opts)
 	if err != nil {
 		return err
 	}
 	if *healthcheck {
 		return checkHealth(ctx, cfg.Port)
 	}
-	extra, err := config.LoadRouteLimits(getenv, append(config.RouteLimits(), opts.Limits...))
-	if err != nil {
-		return err
-	}
-	cfg.Limits = extra
 	a, err := newApp(ctx, cfg, opts, stdout)
 	if err != nil {
 		return err
@@ -97,4 +92,31 @@ func checkHealth(ctx context.Context, port int) error {
 		return errors.New("healthcheck: status " + resp.Status)
 	}
 	return nil
+}
+
+// NewHandler builds the server exactly as Run does, from getenv alone
+// (no .env file), without listening: for tests and benchmarks of the
+// real app. close releases what the handler holds; call it when done.
+func NewHandler(ctx context.Context, opts Options, getenv func(string) string, stdout io.Writer) (h http.Handler, close func(), err error) {
+	cfg, err := load(getenv, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	a, err := newApp(ctx, cfg, opts, stdout)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a.handler, a.Close, nil
+}
+
+// load reads the configuration, with the program's own limits.
+func load(getenv func(string) string, opts Options) (config.Config, error) {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return cfg, err
+	}
+	if len(opts.Limits) > 0 {
+		cfg.Limits, err = config.LoadRouteLimits(getenv, append(config.RouteLimits(), opts.Limits...))
+	}
+	return cfg, err
 }
