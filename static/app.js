@@ -145,8 +145,16 @@ import { View } from './markdown.js';
   }
 
   // errorText reads FastAPI-style bodies: detail as a string, or as a list
-  // of {loc, msg, type} validation problems.
-  function errorText(body, status) {
+  // of {loc, msg, type} validation problems. A short plain-text body (the
+  // rate limiter's own refusal, a proxy's message) is shown as it is.
+  function errorText(raw, status) {
+    let body = null;
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      const line = raw.trim();
+      if (line && line.length <= 300 && !line.startsWith('<')) return line;
+    }
     const detail = body && body.detail;
     if (typeof detail === 'string' && detail) return detail;
     if (Array.isArray(detail) && detail.length) {
@@ -259,7 +267,7 @@ import { View } from './markdown.js';
       const limit = res.headers.get('X-RateLimit-Limit');
       if (remaining !== null && limit !== null) showRemaining(remaining, limit);
       if (!res.ok) {
-        fail(item, errorText(await res.json().catch(() => null), res.status));
+        fail(item, errorText(await res.text().catch(() => ''), res.status));
         if (res.status === 429) startCountdown(retrySeconds(res.headers.get('Retry-After')));
       } else {
         const answer = await stream(res, item);
