@@ -67,11 +67,20 @@ func Decode(w http.ResponseWriter, r *http.Request, v any, opts DecodeOptions) e
 			return &RequestError{Status: http.StatusUnsupportedMediaType, Detail: "Unsupported Media Type: send application/json"}
 		}
 	}
+	// A body announced too large is refused before a byte of it is read:
+	// Go's server sends "100 Continue" only when the handler first reads
+	// the body, so a client that asked (Expect: 100-continue) gets the 413
+	// instead of sending megabytes into a connection about to close, which
+	// ends in a reset rather than an answer. Bodies of unknown length are
+	// still cut at MaxBytes as they stream.
+	if r.ContentLength > opts.MaxBytes {
+		return tooLarge(opts.MaxBytes)
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, opts.MaxBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return &RequestError{Status: http.StatusRequestEntityTooLarge, Detail: fmt.Sprintf("Request body too large: at most %d bytes", opts.MaxBytes)}
+			return tooLarge(opts.MaxBytes)
 		}
 		return &RequestError{Status: http.StatusBadRequest, Detail: "Bad Request: the body could not be read"}
 	}
@@ -124,6 +133,11 @@ func Decode(w http.ResponseWriter, r *http.Request, v any, opts DecodeOptions) e
 		return jsonInvalid(at(int64(len(body)-len(trimmed))), "Extra data")
 	}
 	return nil
+}
+
+// tooLarge is the 413 for a body over max bytes.
+func tooLarge(max int64) error {
+	return &RequestError{Status: http.StatusRequestEntityTooLarge, Detail: fmt.Sprintf("Request body too large: at most %d bytes", max)}
 }
 
 // jsonKind names a Go kind as pydantic names the JSON type.

@@ -2,6 +2,7 @@ package respond
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -88,6 +89,50 @@ func TestDecode(t *testing.T) {
 			json.Unmarshal([]byte(tt.want), &want)
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("got %s, want %s", body, tt.want)
+			}
+		})
+	}
+}
+
+// untouchable is a body that fails the test if it is read.
+type untouchable struct{ t *testing.T }
+
+func (u untouchable) Read([]byte) (int, error) {
+	u.t.Error("the body was read; want it refused on its Content-Length first")
+	return 0, io.EOF
+}
+
+// TestDecodeRefusesOnContentLength: a body announced over MaxBytes is a
+// 413 without a byte read, so Go's server never sends 100 Continue for
+// it; a body of unknown length is still cut as it streams.
+func TestDecodeRefusesOnContentLength(t *testing.T) {
+	tests := []struct {
+		name   string
+		length int64
+		body   io.Reader
+		status int
+	}{
+		{"announced too large, never read", 10 << 20, nil, 413},
+		{"announced at the cap", 64, strings.NewReader(`{"question":"` + strings.Repeat("a", 48) + `"}`), 0},
+		{"unknown length, too large", -1, strings.NewReader(`{"question":"` + strings.Repeat("a", 100) + `"}`), 413},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := tt.body
+			if body == nil {
+				body = untouchable{t}
+			}
+			r := httptest.NewRequest(http.MethodPost, "/", body)
+			r.ContentLength = tt.length
+			w := httptest.NewRecorder()
+			var q question
+			status := 0
+			if err := Decode(w, r, &q, DecodeOptions{MaxBytes: 64}); err != nil {
+				Refuse(w, err)
+				status = w.Code
+			}
+			if status != tt.status {
+				t.Errorf("got status %d (%s), want %d", status, w.Body.String(), tt.status)
 			}
 		})
 	}
