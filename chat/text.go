@@ -21,8 +21,14 @@ type token struct {
 // one-letter words are dropped; other parts are stemmed.
 func tokenize(s string) []token {
 	var toks []token
+	var one [1]string
 	for _, raw := range rawWords(s) {
-		parts := splitParts(raw)
+		parts := one[:0]
+		if isPlainWord(raw) {
+			parts = append(parts, raw)
+		} else {
+			parts = splitParts(raw)
+		}
 		if len(parts) == 0 {
 			continue
 		}
@@ -50,35 +56,66 @@ func tokenize(s string) []token {
 // and drops what follows it, so "what's" and "don't" become "what" and "don".
 func rawWords(s string) []string {
 	var words []string
-	rs := []rune(s)
-	for i := 0; i < len(rs); {
-		if !isWordRune(rs[i]) {
-			i++
+	// at decodes the rune at byte i; words are substrings of s, so
+	// splitting a long text allocates only the slice that holds them.
+	at := func(i int) (rune, int) {
+		if i >= len(s) {
+			return 0, 0
+		}
+		if c := s[i]; c < utf8.RuneSelf {
+			return rune(c), 1
+		}
+		return utf8.DecodeRuneInString(s[i:])
+	}
+	for i := 0; i < len(s); {
+		r, n := at(i)
+		if !isWordRune(r) {
+			i += n
 			continue
 		}
 		j := i
-		for j < len(rs) {
-			if isWordRune(rs[j]) {
-				j++
+		for j < len(s) {
+			r, n := at(j)
+			if isWordRune(r) {
+				j += n
 				continue
 			}
-			if (rs[j] == '_' || rs[j] == '-' || rs[j] == '.') && j+1 < len(rs) && isWordRune(rs[j+1]) {
-				j++
-				continue
+			if r == '_' || r == '-' || r == '.' {
+				if next, _ := at(j + n); isWordRune(next) {
+					j += n
+					continue
+				}
 			}
 			break
 		}
-		words = append(words, string(rs[i:j]))
-		if j < len(rs) && (rs[j] == '\'' || rs[j] == '’') {
+		words = append(words, s[i:j])
+		if r, n := at(j); r == '\'' || r == '’' {
 			// Skip the contraction's tail.
-			j++
-			for j < len(rs) && isWordRune(rs[j]) {
-				j++
+			j += n
+			for j < len(s) {
+				r, n := at(j)
+				if !isWordRune(r) {
+					break
+				}
+				j += n
 			}
 		}
 		i = j
 	}
 	return words
+}
+
+// isPlainWord reports whether w is one part as splitParts would cut it:
+// lower-case ASCII letters and digits after an optional capital, as most
+// words are, which spares them the split.
+func isPlainWord(w string) bool {
+	for i := 0; i < len(w); i++ {
+		c := w[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || i == 0 && 'A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
