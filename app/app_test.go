@@ -10,8 +10,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-
-	"github.com/smartdocs-go/smartdocs/config"
 )
 
 // env is a getenv over a map.
@@ -31,7 +29,7 @@ func newTestServer(t *testing.T, vars map[string]string) *httptest.Server {
 // not run out of file descriptors.
 func newLoggedServer(t *testing.T, vars map[string]string) (*httptest.Server, *syncLog) {
 	t.Helper()
-	cfg, err := config.Load(env(vars))
+	cfg, err := load(env(vars), Options{})
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
@@ -449,7 +447,7 @@ func TestConfigErrorsStopStartup(t *testing.T) {
 }
 
 func TestDryRunLetsThroughAndReports(t *testing.T) {
-	cfg, err := config.Load(env(map[string]string{"RATE_LIMIT_DRY_RUN": "1"}))
+	cfg, err := load(env(map[string]string{"RATE_LIMIT_DRY_RUN": "1"}), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

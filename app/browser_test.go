@@ -21,8 +21,6 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
-
-	"github.com/smartdocs-go/smartdocs/config"
 )
 
 // browserArtifacts is where screenshots go, relative to this package.
@@ -59,7 +57,7 @@ func (s *browserSessions) of(path string) []string {
 // browserServer runs the real app with env behind an httptest server.
 func browserServer(t *testing.T, env map[string]string) (*httptest.Server, *browserSessions) {
 	t.Helper()
-	cfg, err := config.Load(func(k string) string { return env[k] })
+	cfg, err := load(func(k string) string { return env[k] }, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

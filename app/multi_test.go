@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smartdocs-go/smartdocs/config"
 	"github.com/smartdocs-go/smartdocs/internal/redistest"
 )
 
@@ -188,7 +187,7 @@ func TestRedisKeysRevealNothing(t *testing.T) {
 }
 
 func TestGracefulDrain(t *testing.T) {
-	cfg, err := config.Load(env(map[string]string{"PORT": fmt.Sprint(freePort(t))}))
+	cfg, err := load(env(map[string]string{"PORT": fmt.Sprint(freePort(t))}), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,7 @@ type Options struct {
 	// Engines are more model_type values, listed in GET /models after
 	// the built-in ones. An engine of an existing name replaces it.
 	Engines []handlers.Model
-	// Limits declares more named limits (see config.RouteLimits), each
+	// Limits declares more named limits beside handlers.Limits, each
 	// read from its variable at start-up like RATE_LIMIT.
 	Limits []config.RouteLimit
 	// Routes adds routes to the server, beside the built-in ones, with
@@ -115,8 +115,6 @@ func load(getenv func(string) string, opts Options) (config.Config, error) {
 	if err != nil {
 		return cfg, err
 	}
-	if len(opts.Limits) > 0 {
-		cfg.Limits, err = config.LoadRouteLimits(getenv, append(config.RouteLimits(), opts.Limits...))
-	}
+	cfg.Limits, err = config.LoadRouteLimits(getenv, append(handlers.Limits(), opts.Limits...))
 	return cfg, err
 }

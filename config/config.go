@@ -29,8 +29,8 @@ type Config struct {
 	FailureMode string
 
 	RateLimit []ratelimit.Limit
-	// Limits are the route limits by name (RouteLimits), RateLimit
-	// among them as "chat".
+	// Limits are the route limits by name (see RouteLimit), RateLimit
+	// among them as "chat"; the app fills it with LoadRouteLimits.
 	Limits map[string][]ratelimit.Limit
 	// PerIP is nil when the per-IP ceiling is off.
 	PerIP []ratelimit.Limit
@@ -99,10 +99,9 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	}
 	var err error
-	if c.Limits, err = LoadRouteLimits(getenv, RouteLimits()); err != nil {
+	if c.RateLimit, err = limits(getenv, "RATE_LIMIT", DefaultRateLimit, false); err != nil {
 		return c, err
 	}
-	c.RateLimit = c.Limits["chat"]
 	if c.PerIP, err = limits(getenv, "RATE_LIMIT_PER_IP", DefaultPerIP, true); err != nil {
 		return c, err
 	}

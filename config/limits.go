@@ -7,10 +7,13 @@ import (
 	"github.com/smartdocs-go/smartdocs/ratelimit"
 )
 
-// RouteLimit declares a limit that routes take by name in
-// handlers/routes.go, as in r.With(d.Limit("chat")).Post("/chat", ...).
-// Every name has counters of its own; routes that name the same limit
-// share it (POST /chat and POST /api/chat do).
+// RouteLimit declares a limit that routes take by name, as in
+// r.With(d.Limit("chat")).Post("/chat", ...); handlers.Limits lists them
+// beside the routes. Every name has counters of its own; routes that name
+// the same limit share it (POST /chat and POST /api/chat do). The per-IP
+// ceiling (RATE_LIMIT_PER_IP) and the global budget (RATE_LIMIT_GLOBAL)
+// are not route limits: every limited route shares them unless its line
+// opts out.
 type RouteLimit struct {
 	// Name is what routes call it: lower case letters, digits and '-'.
 	Name string
@@ -19,17 +22,6 @@ type RouteLimit struct {
 	// Default is the limit when Var is unset, in RATE_LIMIT's syntax
 	// ("3/minute", "10/minute;100/day").
 	Default string
-}
-
-// RouteLimits are the limits routes can name. To give a new route a
-// limit of its own, add a line here and name it in handlers/routes.go.
-// The per-IP ceiling (RATE_LIMIT_PER_IP) and the global budget
-// (RATE_LIMIT_GLOBAL) are not listed: every limited route shares them
-// unless its line in routes.go opts out.
-func RouteLimits() []RouteLimit {
-	return []RouteLimit{
-		{Name: "chat", Var: "RATE_LIMIT", Default: DefaultRateLimit},
-	}
 }
 
 var routeLimitName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)

@@ -6,8 +6,19 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
+	"github.com/smartdocs-go/smartdocs/config"
 	"github.com/smartdocs-go/smartdocs/internal/respond"
 )
+
+// Limits are the limits that the routes below name in d.Limit, each
+// with the variable that sets it and its default (config.RouteLimit). To
+// give a new route a limit of its own, add its line here and name it on
+// the route's line.
+func Limits() []config.RouteLimit {
+	return []config.RouteLimit{
+		{Name: "chat", Var: "RATE_LIMIT", Default: config.DefaultRateLimit},
+	}
+}
 
 // routes lists every route in one place.
 func routes(d Deps) http.Handler {
