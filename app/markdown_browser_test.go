@@ -1,8 +1,12 @@
 package app
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -13,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/smartdocs-go/smartdocs/internal/llmtest"
+	"github.com/smartdocs-go/smartdocs/static"
 )
 
 // markdownDoc is a document whose sections the docs engine answers with
@@ -239,4 +244,83 @@ func TestBrowserMarkdownAnswers(t *testing.T) {
 		}
 	})
 	browserNoProblems(t, ctx)
+}
+
+// markdownBenchJS streams an answer (%s, a JSON string) word by word into
+// a detached container three ways, each chunk rendered at once (the page
+// itself renders at most once per frame): as plain text appended, as
+// Markdown rebuilt whole, and as Markdown through View, which keeps the
+// blocks that did not change. It returns milliseconds per answer.
+const markdownBenchJS = `(async () => {
+	const { View, render } = await import('/static/markdown.js');
+	const chunks = %s.split(/(?<=\s)(?=\S)/);
+	const box = document.createElement('div');
+	document.body.append(box);
+	const time = (f) => { box.replaceChildren(); const t0 = performance.now(); f(); box.offsetHeight; return performance.now() - t0; };
+	const r = {
+		plain: time(() => { for (const c of chunks) box.append(c); }),
+		whole: time(() => { let s = ''; for (const c of chunks) { s += c; box.replaceChildren(...render(s)); } }),
+		view: time(() => { const v = new View(box); let s = ''; for (const c of chunks) { s += c; v.set(s); } }),
+	};
+	box.remove();
+	return r;
+})()`
+
+// BenchmarkBrowserMarkdown measures, in Chromium, what rendering an
+// answer as Markdown while it streams costs beside showing it as plain
+// text: a typical answer (the first 2 KB of docs/rate-limiting.md) and a
+// whole document as one long answer (docs/configuration.md, 12 KB).
+//
+//	go test -run '^$' -bench BrowserMarkdown -benchtime 5x ./app/
+func BenchmarkBrowserMarkdown(b *testing.B) {
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		b.Skipf("skipping: chromium not found: %v", err)
+	}
+	srv := httptest.NewServer(http.StripPrefix("/static/", http.FileServerFS(static.FS)))
+	defer srv.Close()
+	ctx, cancel := chromedp.NewExecAllocator(b.Context(), chromedp.ExecPath(path), chromedp.Flag("headless", true),
+		chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(b.TempDir()), chromedp.NoFirstRun)
+	defer cancel()
+	tab, cancelTab := chromedp.NewContext(ctx)
+	defer cancelTab()
+	if err := chromedp.Do(tab, chromedp.Navigate(srv.URL+"/static/index.html")); err != nil {
+		b.Fatal(err)
+	}
+	rate, err := os.ReadFile("../docs/rate-limiting.md")
+	if err != nil {
+		b.Fatal(err)
+	}
+	config, err := os.ReadFile("../docs/configuration.md")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name   string
+		answer string
+	}{
+		{"2KB", strings.ToValidUTF8(string(rate[:2048]), "")},
+		{"12KB", string(config)},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			quoted, _ := json.Marshal(tt.answer)
+			js := fmt.Sprintf(markdownBenchJS, quoted)
+			var plain, whole, view float64
+			for b.Loop() {
+				got, err := chromedp.Run(tab, chromedp.Evaluate[map[string]float64](js, chromedp.EvalAwaitPromise))
+				if err != nil {
+					b.Fatal(err)
+				}
+				plain += got["plain"]
+				whole += got["whole"]
+				view += got["view"]
+			}
+			n := float64(b.N)
+			b.ReportMetric(plain/n, "plain-ms/answer")
+			b.ReportMetric(whole/n, "whole-ms/answer")
+			b.ReportMetric(view/n, "view-ms/answer")
+			b.ReportMetric(view/plain, "view/plain")
+			b.ReportMetric(view/whole, "view/whole")
+		})
+	}
 }
