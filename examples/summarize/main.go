@@ -7,10 +7,10 @@
 //	curl localhost:7860/summarize -H 'Content-Type: application/json' \
 //	  -d '{"text":"First sentence. Second sentence."}'
 //
-// In your fork you would rather add the route's line to
-// handlers/routes.go and the limit's line to config/limits.go; this
-// program passes both through app.Options, so that it builds beside the
-// unchanged server.
+// In your fork you would rather add the route's line and the limit's
+// line to handlers/routes.go (routes and Limits); this program passes
+// both through app.Options, so that it builds beside the unchanged
+// server.
 package main
 
 import (
