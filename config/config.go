@@ -65,6 +65,9 @@ type Config struct {
 
 	// Ops holds METRICS_ADDR and ADMIN_TOKEN (see ops.go).
 	Ops Ops
+	// Server holds MAX_CONNECTIONS and the bounds of one answer (see
+	// server.go).
+	Server Server
 }
 
 // Default values, as .env.example lists them.
@@ -153,6 +156,9 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	}
 	if c.Ops, err = loadOps(getenv); err != nil {
+		return c, err
+	}
+	if c.Server, err = loadServer(getenv); err != nil {
 		return c, err
 	}
 	return c, nil
