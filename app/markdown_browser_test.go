@@ -324,3 +324,108 @@ func BenchmarkBrowserMarkdown(b *testing.B) {
 		})
 	}
 }
+
+// renderJS renders Markdown (%s, a JSON string) with static/markdown.js
+// in the page and returns the HTML of the nodes it built.
+const renderJS = `import('/static/markdown.js').then((m) => {
+	const box = document.createElement('div');
+	box.append(...m.render(%s));
+	return box.innerHTML;
+})`
+
+// TestBrowserMarkdownRender runs the page's renderer in Chromium on each
+// construct it supports, and on HTML and links that must not become live.
+func TestBrowserMarkdownRender(t *testing.T) {
+	ctx := browser(t)
+	srv, _ := browserServer(t, nil)
+	browserDo(t, ctx, "load the page", chromedp.Navigate(srv.URL))
+	render := func(t *testing.T, md string) string {
+		t.Helper()
+		quoted, _ := json.Marshal(md)
+		html, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(renderJS, quoted), chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("render %q: %v", md, err)
+		}
+		return html
+	}
+	const attrs = ` rel="noopener noreferrer" target="_blank"`
+	tests := []struct {
+		name, md, want string
+	}{
+		{"paragraphs", "a\nb\n\nc", "<p>a\nb</p><p>c</p>"},
+		{"hard break", "a  \nb\\\nc", "<p>a<br>b<br>c</p>"},
+		{"headings sit below the page's own", "# One\n\n###### Six\n\nSetext\n===", "<h3>One</h3><h6>Six</h6><h3>Setext</h3>"},
+		{"emphasis", "*a* **b** ***c*** ~~d~~ _e_", "<p><em>a</em> <strong>b</strong> <strong><em>c</em></strong> <del>d</del> <em>e</em></p>"},
+		{"no emphasis", "snake_case_name, 2 * 3 * 4, **open", "<p>snake_case_name, 2 * 3 * 4, **open</p>"},
+		{"inline code", "`a <b>` and `` x ` y ``", "<p><code>a &lt;b&gt;</code> and <code>x ` y</code></p>"},
+		{"escapes and entities", `\*a\* &copy; &#65; &#x42; &bogus;`, "<p>*a* © A B &amp;bogus;</p>"},
+		{"HTML is text", `<b>x</b> <img src=x onerror=alert(1)> <script>alert(1)</script>`, "<p>&lt;b&gt;x&lt;/b&gt; &lt;img src=x onerror=alert(1)&gt; &lt;script&gt;alert(1)&lt;/script&gt;</p>"},
+		{"HTML block is text", "<div>\n<iframe src=x></iframe>\n</div>", "<p>&lt;div&gt;\n&lt;iframe src=x&gt;&lt;/iframe&gt;\n&lt;/div&gt;</p>"},
+		{"link", `[a *b*](https://x.io/p?q=1 "T")`, `<p><a href="https://x.io/p?q=1"` + attrs + ` title="T">a <em>b</em></a></p>`},
+		{"mailto link", "[mail](mailto:a@b.io)", `<p><a href="mailto:a@b.io"` + attrs + `>mail</a></p>`},
+		{"javascript: link is text", "[a](javascript:alert(1)) [b](JavaScript:x) [c](java&#115;cript:x)", `<p><span class="unsafe-link">a</span> <span class="unsafe-link">b</span> <span class="unsafe-link">c</span></p>`},
+		{"other schemes are text", "[a](data:text/html,x) [b](vbscript:x) [c](/relative) [d](file:///etc/passwd)", `<p><span class="unsafe-link">a</span> <span class="unsafe-link">b</span> <span class="unsafe-link">c</span> <span class="unsafe-link">d</span></p>`},
+		{"autolinks", "<https://x.io> <a@b.io> <javascript:alert(1)>", `<p><a href="https://x.io/"` + attrs + `>https://x.io</a> <a href="mailto:a@b.io"` + attrs + `>a@b.io</a> &lt;javascript:alert(1)&gt;</p>`},
+		{"bare URLs", "see https://x.io/a_(b). and www.y.io, not javascript:alert(1)", `<p>see <a href="https://x.io/a_(b)"` + attrs + `>https://x.io/a_(b)</a>. and <a href="http://www.y.io/"` + attrs + `>www.y.io</a>, not javascript:alert(1)</p>`},
+		{"reference link", "[a][r] and [r]\n\n[r]: https://x.io/r \"R\"", `<p><a href="https://x.io/r"` + attrs + ` title="R">a</a> and <a href="https://x.io/r"` + attrs + ` title="R">r</a></p>`},
+		{"images are links", "![alt *t*](https://x.io/i.png) ![x](data:image/png;base64,AAAA)", `<p><a href="https://x.io/i.png"` + attrs + `>alt t</a> <span class="unsafe-link">x</span></p>`},
+		{"no link in a link", "[a [b](https://b.io)](https://a.io)", `<p><a href="https://a.io/"` + attrs + `>a [b](https://b.io)</a></p>`},
+		{"bullet list", "- a\n- b\n* c", "<ul><li>a</li><li>b</li></ul><ul><li>c</li></ul>"},
+		{"numbered list", "3. a\n4. b", `<ol start="3"><li>a</li><li>b</li></ol>`},
+		{"loose list", "- a\n\n- b", "<ul><li><p>a</p></li><li><p>b</p></li></ul>"},
+		{"nested list", "1. a\n   - b\n   - c\n2. d", "<ol><li>a<ul><li>b</li><li>c</li></ul></li><li>d</li></ol>"},
+		{"list after a paragraph", "Steps:\n- one\n- two", "<p>Steps:</p><ul><li>one</li><li>two</li></ul>"},
+		{"a year is not a list", "In\n2024. it grew", "<p>In\n2024. it grew</p>"},
+		{"quote", "> a\n> **b**\nlazy", "<blockquote><p>a\n<strong>b</strong>\nlazy</p></blockquote>"},
+		{"rule", "a\n\n---\n\n***", "<p>a</p><hr><hr>"},
+		{"fenced code", "```js\nlet x = 1; // c\n```", `<pre><code class="language-js"><span class="tok-keyword">let</span> x = <span class="tok-number">1</span>; <span class="tok-comment">// c</span></code></pre>`},
+		{"fenced code is text", "~~~html\n<script>alert(1)</script>\n~~~", `<pre><code class="language-html">&lt;script&gt;alert(1)&lt;/script&gt;</code></pre>`},
+		{"unclosed fence while streaming", "```\na <b>", "<pre><code>a &lt;b&gt;</code></pre>"},
+		{"language class is cleaned", "```x\"onload=\"y\n1\n```", `<pre><code class="language-xonloady">1</code></pre>`},
+		{"indented code", "    a\n    b", "<pre><code>a\nb</code></pre>"},
+		{"table", "| a | b | c |\n|:-|-:|:-:|\n| 1 \\| 2 | `3` |\n| 4 |", `<div class="table-wrap"><table><thead><tr><th class="align-left">a</th><th class="align-right">b</th><th class="align-center">c</th></tr></thead>` +
+			`<tbody><tr><td class="align-left">1 | 2</td><td class="align-right"><code>3</code></td><td class="align-center"></td></tr><tr><td class="align-left">4</td><td class="align-right"></td><td class="align-center"></td></tr></tbody></table></div>`},
+		{"table after a paragraph", "Sizes:\n| a |\n| - |\n| 1 |", `<p>Sizes:</p><div class="table-wrap"><table><thead><tr><th>a</th></tr></thead><tbody><tr><td>1</td></tr></tbody></table></div>`},
+		{"pipes without a delimiter row", "a | b\nc | d", "<p>a | b\nc | d</p>"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := render(t, tt.md); got != tt.want {
+				t.Errorf("render %q:\ngot  %s\nwant %s", tt.md, got, tt.want)
+			}
+		})
+	}
+
+	// Input built to be slow or deep still renders, as text.
+	for _, md := range []string{
+		strings.Repeat("*", 5000) + "a",
+		strings.Repeat("[", 5000),
+		strings.Repeat("> ", 500) + "deep",
+		strings.Repeat("- ", 500) + "deep",
+		strings.Repeat("*a ", 500) + strings.Repeat("_b ", 500),
+	} {
+		if got := render(t, md); !strings.Contains(got, "a") && !strings.Contains(got, "deep") && !strings.Contains(got, "[[[") {
+			t.Errorf("render %.20q...: got %.200s, want its text", md, got)
+		}
+	}
+
+	// View keeps the blocks that did not change and rebuilds the rest.
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[[]bool](`(async () => {
+		const { View } = await import('/static/markdown.js');
+		const box = document.createElement('div');
+		const v = new View(box);
+		v.set('one\n\n| a |');
+		const first = box.firstChild, second = box.lastChild;
+		v.set('one\n\n| a |\n| - |');
+		const kept = box.firstChild === first, replaced = box.lastChild !== second && box.querySelector('table') !== null;
+		v.set('two');
+		return [kept, replaced, box.childNodes.length === 1 && box.textContent === 'two'];
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("View: %v", err)
+	}
+	if len(got) != 3 || !got[0] || !got[1] || !got[2] {
+		t.Errorf("View: got kept, replaced, reset = %v, want all true", got)
+	}
+	browserNoProblems(t, ctx)
+}
