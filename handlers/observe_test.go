@@ -14,6 +14,8 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/go-chi/chi/v5"
+
 	"github.com/smartdocs-go/smartdocs/chat"
 	"github.com/smartdocs-go/smartdocs/ratelimit"
 )
@@ -197,5 +199,82 @@ func TestSecurityHeadersEverywhere(t *testing.T) {
 		if !strings.Contains(contentSecurityPolicy, directive) || strings.Contains(contentSecurityPolicy, "unsafe-inline") {
 			t.Errorf("CSP %q: want %s and no unsafe-inline", contentSecurityPolicy, directive)
 		}
+	}
+}
+
+// A request marked Quiet writes no log line but OnRequest hears of it; a
+// method of any length shows clipped.
+func TestRequestLogQuiet(t *testing.T) {
+	long := strings.Repeat("M", 10_000)
+	tests := []struct {
+		name    string
+		method  string
+		quiet   bool
+		lines   int
+		wantLen int // of the logged method
+	}{
+		{"quiet refusal", "POST", true, 0, 0},
+		{"ordinary request", "POST", false, 1, 4},
+		{"junk method clipped", long, false, 1, maxLogged},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var log bytes.Buffer
+			var heard []Finished
+			d := opsDeps(&log)
+			d.Limit = func(string, ...LimitOption) func(http.Handler) http.Handler {
+				return func(http.Handler) http.Handler {
+					return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+						NoteKey(r.Context(), "a1b2c3d4")
+						if tt.quiet {
+							Quiet(r.Context())
+						}
+						w.WriteHeader(http.StatusTooManyRequests)
+					})
+				}
+			}
+			d.OnRequest = func(f Finished) { heard = append(heard, f) }
+			NewServer(d).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(tt.method, "/chat", strings.NewReader("{}")))
+			got := strings.Split(strings.TrimSpace(log.String()), "\n")
+			if log.Len() == 0 {
+				got = nil
+			}
+			if len(got) != tt.lines {
+				t.Fatalf("got %d log lines %q, want %d", len(got), got, tt.lines)
+			}
+			if len(heard) != 1 || heard[0].Method != tt.method {
+				t.Errorf("OnRequest heard %d requests, want 1 with the method as sent", len(heard))
+			}
+			if tt.lines == 1 {
+				var l struct{ Method string }
+				json.Unmarshal([]byte(got[0]), &l)
+				if len(l.Method) != tt.wantLen {
+					t.Errorf("logged method of %d bytes, want %d", len(l.Method), tt.wantLen)
+				}
+			}
+		})
+	}
+}
+
+// The shared security header values survive a handler that adds to them:
+// the next response still carries them unchanged.
+func TestSecurityHeadersShared(t *testing.T) {
+	var log bytes.Buffer
+	d := opsDeps(&log)
+	d.Extra = func(r chi.Router, d Deps) {
+		r.Get("/add", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Add("X-Frame-Options", "SAMEORIGIN")
+		})
+	}
+	h := NewServer(d)
+	first := httptest.NewRecorder()
+	h.ServeHTTP(first, httptest.NewRequest("GET", "/add", nil))
+	if got := first.Header().Values("X-Frame-Options"); len(got) != 2 {
+		t.Errorf("the adding response: got X-Frame-Options %q, want DENY and SAMEORIGIN", got)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/health", nil))
+	if got := w.Header().Values("X-Frame-Options"); len(got) != 1 || got[0] != "DENY" {
+		t.Errorf("next response: got X-Frame-Options %q, want [DENY]", got)
 	}
 }

@@ -4,7 +4,7 @@
 //
 // The names, all prefixed smartdocs_:
 //
-//	http_requests_total{route,method,status}       requests by chi route pattern
+//	http_requests_total{route,method,status}       requests by chi route pattern; method "other" outside the standard ones
 //	http_request_duration_seconds{route}            histogram
 //	ratelimit_decisions_total{result,policy}        result: allowed, limited, dry_run (refused but let through)
 //	bans_refused_total                              requests refused by a ban (403), never counted by the limiter
@@ -16,13 +16,16 @@
 //	llm_duration_seconds{model}                     histogram, question to last token
 //	llm_errors_total{model}                         answers that failed
 //
-// plus the Go runtime and process collectors. Every method is safe for
-// concurrent use.
+// plus the Go runtime and process collectors. Every label takes a bounded
+// set of values whatever clients send: routes are patterns, methods
+// outside the standard ones count as "other", models are the registered
+// engines. Every method is safe for concurrent use.
 package metrics
 
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -41,6 +44,27 @@ type Metrics struct {
 	redisErrs prometheus.Counter
 	llm       *prometheus.HistogramVec
 	llmErrs   *prometheus.CounterVec
+
+	// series and outcomes keep the collectors of label values already
+	// seen, so that a request does not hash its labels into the vectors
+	// again: a flood repeats the same few. Both are bounded as the labels
+	// are.
+	series   sync.Map // requestLabels -> *requestSeries
+	outcomes sync.Map // decisionLabels -> prometheus.Counter
+}
+
+type requestLabels struct {
+	route, method string
+	status        int
+}
+
+type requestSeries struct {
+	count    prometheus.Counter
+	duration prometheus.Observer
+}
+
+type decisionLabels struct {
+	result, policy string
 }
 
 // New returns Metrics registered in a new registry.
@@ -94,13 +118,37 @@ func (m *Metrics) Handler() http.Handler {
 
 // Request counts one finished HTTP request. route is the router's
 // pattern ("/chat", "/static/*"), never the raw path, so the number of
-// series stays bounded; "" is recorded as "unmatched".
+// series stays bounded; "" is recorded as "unmatched". method may be
+// anything the client sent: a method outside the standard ones (see
+// Method) counts as "other".
 func (m *Metrics) Request(route, method string, status int, d time.Duration) {
 	if route == "" {
 		route = "unmatched"
 	}
-	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
-	m.durations.WithLabelValues(route).Observe(d.Seconds())
+	l := requestLabels{route: route, method: Method(method), status: status}
+	s, ok := m.series.Load(l)
+	if !ok {
+		s, _ = m.series.LoadOrStore(l, &requestSeries{
+			count:    m.requests.WithLabelValues(l.route, l.method, strconv.Itoa(status)),
+			duration: m.durations.WithLabelValues(l.route),
+		})
+	}
+	rs := s.(*requestSeries)
+	rs.count.Inc()
+	rs.duration.Observe(d.Seconds())
+}
+
+// Method is the method label of a request: the method itself when it is
+// one of the nine of RFC 9110 and RFC 5789 (GET, HEAD, POST, PUT, PATCH,
+// DELETE, OPTIONS, CONNECT, TRACE), else "other", so that clients cannot
+// make series up.
+func Method(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return "other"
 }
 
 // Decision counts one rate-limit decision. A refusal that dry-run let
@@ -113,7 +161,12 @@ func (m *Metrics) Decision(allowed, dryRun bool, policy string) {
 	case !allowed:
 		result = "limited"
 	}
-	m.decisions.WithLabelValues(result, policy).Inc()
+	l := decisionLabels{result: result, policy: policy}
+	c, ok := m.outcomes.Load(l)
+	if !ok {
+		c, _ = m.outcomes.LoadOrStore(l, m.decisions.WithLabelValues(result, policy))
+	}
+	c.(prometheus.Counter).Inc()
 }
 
 // Banned counts one request refused by a ban.

@@ -69,3 +69,33 @@ func TestNoGlobalRegistry(t *testing.T) {
 		t.Error("a count in one Metrics shows in another")
 	}
 }
+
+// Methods outside the standard ones count as one "other" series, however
+// many clients invent.
+func TestMethodLabelBounded(t *testing.T) {
+	tests := []struct {
+		method, want string
+	}{
+		{"GET", "GET"}, {"PATCH", "PATCH"}, {"TRACE", "TRACE"},
+		{"get", "other"}, {"PROPFIND", "other"}, {strings.Repeat("X", 2000), "other"}, {"", "other"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want+"/"+tt.method[:min(len(tt.method), 10)], func(t *testing.T) {
+			if got := Method(tt.method); got != tt.want {
+				t.Errorf("Method(%.20q): got %q, want %q", tt.method, got, tt.want)
+			}
+		})
+	}
+	m := New()
+	for i := range 5000 {
+		m.Request("", "JUNK"+strings.Repeat("x", i%50)+string(rune('A'+i%26)), 405, time.Millisecond)
+	}
+	m.Request("/chat", "POST", 429, time.Millisecond)
+	got := scrape(t, m)
+	if n := strings.Count(got, "smartdocs_http_requests_total{"); n != 2 {
+		t.Errorf("got %d request series, want 2 (other and POST)", n)
+	}
+	if !strings.Contains(got, `smartdocs_http_requests_total{method="other",route="unmatched",status="405"} 5000`) {
+		t.Errorf("scrape lacks the 5000 junk requests under method other:\n%s", got)
+	}
+}
