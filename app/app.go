@@ -76,7 +76,7 @@ func newApp(ctx context.Context, cfg config.Config, opts Options, stdout io.Writ
 	} else {
 		a.rdb = cfg.Redis.NewClient()
 		a.closers = append(a.closers, func() { a.rdb.Close() })
-		fo, err := a.redisStore(cfg)
+		fo, err := a.redisStore(ctx, cfg)
 		if err != nil {
 			return nil, err
 		}
@@ -84,17 +84,7 @@ func newApp(ctx context.Context, cfg config.Config, opts Options, stdout io.Writ
 		if cfg.Secret == nil {
 			a.shareSecret(ctx, hasher)
 		}
-		health = func(ctx context.Context) any {
-			st := fo.Stats()
-			h := map[string]any{"store": "redis", "algorithm": cfg.Algorithm, "redis": "ok",
-				"failure_mode": cfg.FailureMode, "deciding_with": "redis",
-				"redis_calls": st.Calls, "redis_errors": st.Errors, "refusal_cache_hits": st.CacheHits, "fallback_decisions": st.Fallbacks}
-			if !fo.Up() {
-				h["redis"] = "unreachable"
-				h["deciding_with"] = map[string]string{"fallback": "local memory", "open": "nothing (admitting all)", "closed": "nothing (refusing all)"}[cfg.FailureMode]
-			}
-			return h
-		}
+		health = (&redisHealth{cfg: cfg, rdb: a.rdb, fo: fo}).report // store.go
 	}
 
 	id, err := newClientID(cfg, hasher, a.log)

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smartdocs-go/smartdocs/config"
 	"github.com/smartdocs-go/smartdocs/internal/redistest"
 )
 
@@ -27,7 +26,7 @@ func opsApp(t *testing.T, env map[string]string) (*httptest.Server, *app, *syncL
 	for k, v := range env {
 		full[k] = v
 	}
-	cfg, err := config.Load(func(k string) string { return full[k] })
+	cfg, err := load(func(k string) string { return full[k] }, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +213,18 @@ func TestOpsAdminAbsentWithoutToken(t *testing.T) {
 // another, and both report the same unique clients.
 func TestOpsRedisShared(t *testing.T) {
 	rs := redistest.Start(t, redistest.Options{})
-	env := map[string]string{"ADMIN_TOKEN": opsToken, "REDIS_URL": rs.URL(), "RATE_LIMIT_SECRET": "shared-secret-0123456789"}
+	opsShared(t, map[string]string{"REDIS_URL": rs.URL()})
+}
+
+// opsShared checks bans, quotas and analytics shared by two instances on
+// the Redis that redis names (REDIS_URL and REDIS_MODE), which must not
+// have seen this test's client before.
+func opsShared(t *testing.T, redis map[string]string) {
+	t.Helper()
+	env := map[string]string{"ADMIN_TOKEN": opsToken, "RATE_LIMIT_SECRET": "shared-secret-0123456789"}
+	for k, v := range redis {
+		env[k] = v
+	}
 	one, appOne, _ := opsApp(t, env)
 	two, appTwo, _ := opsApp(t, env)
 

@@ -186,6 +186,23 @@ func (c *Cluster) Keys(ctx context.Context) []int64 {
 	return out
 }
 
+// Count reports how many keys matching pattern (SCAN MATCH) each node
+// holds, in Nodes' order.
+func (c *Cluster) Count(ctx context.Context, pattern string) []int64 {
+	c.t.Helper()
+	out := make([]int64, len(c.Nodes))
+	for i, n := range c.Nodes {
+		iter := c.node(n).Scan(ctx, 0, pattern, 1000).Iterator()
+		for iter.Next(ctx) {
+			out[i]++
+		}
+		if err := iter.Err(); err != nil {
+			c.t.Fatalf("scan of %s: %v", n.Addr(), err)
+		}
+	}
+	return out
+}
+
 // Slots reports how many slots each node serves, in Nodes' order, as
 // the first node sees it.
 func (c *Cluster) Slots(ctx context.Context) []int {
