@@ -50,7 +50,7 @@ func NoteKey(ctx context.Context, short string) {
 
 // Quiet leaves the request whose context is ctx out of the request log:
 // call it for a request that is counted in a summary instead (a refusal,
-// see package refusals), so that a flood does not write a line per
+// see package refusallog), so that a flood does not write a line per
 // request. OnRequest still hears of it. It does nothing outside a request
 // served by NewServer.
 func Quiet(ctx context.Context) {

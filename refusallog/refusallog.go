@@ -1,4 +1,4 @@
-// Package refusals summarizes refused requests for the log. A flood is
+// Package refusallog summarizes refused requests for the log. A flood is
 // thousands of refusals a second; one log line each would cost more than
 // the refusal itself and bury everything else. A Summary counts them by
 // key and policy instead and writes, once per interval, a bounded number
@@ -6,7 +6,7 @@
 //
 // Nothing is lost by it: metrics count every refusal (the caller reports
 // each one there too); the log tells who and how much, not each request.
-package refusals
+package refusallog
 
 import (
 	"cmp"
