@@ -61,7 +61,7 @@ The file lives in /etc/acme/config.json.
 
 ## Retries
 
-Failed calls are retried up to ` + "`maxRetries`" + ` times, 3 by default, with a pause that doubles each time.
+Failed calls are retried up to ` + "`maxRetries`" + ` times, 3 by default, with a pause that doubles each time. For example, the pauses are 1, 2 and 4 seconds.
 `)},
 		"troubleshooting.md": {Data: []byte(`# Troubleshooting Acme
 
@@ -198,6 +198,7 @@ func TestFollowUpAcme(t *testing.T) {
 		{"the other one", "and the other one?", history("what does ERR_QUOTA_EXCEEDED mean"), section{"troubleshooting.md", "Error codes"}},
 		{"standalone question keeps its own answer", "how many times are failed calls retried?", history("what are the system requirements", "and how do I set the token?"), section{"api.md", "Retries"}},
 		{"two follow-ups in a row", "and where is the file?", history("how do i configure acme", "what about the token?"), section{"install.md", "Configuration"}},
+		{"asking for an example is not the topic", "show me an example", history("where is the json"), section{"install.md", "Configuration"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -67,6 +67,7 @@ const minCorrectable = 5
 // unknownWeight is the weight of a word the documents never use, as a
 // share of the highest idf.
 const (
+	askingWeight   = 0.3
 	correctedShare = 0.75
 	unknownWeight  = 0.75
 	minKnownShare  = 0.5
@@ -237,6 +238,13 @@ func (ix *Index) parse(text string) query {
 			if ix.postings[t.term] != nil {
 				q.weights[t.term]++
 				q.wholes[t.term] = true
+			}
+			continue
+		}
+		if isAskingWord(t.term) {
+			// "show me an example of it": how to answer, not what about.
+			if ix.postings[t.term] != nil {
+				q.weights[t.term] += askingWeight
 			}
 			continue
 		}
@@ -459,4 +467,16 @@ func (ix *Index) sectionText(p Passage) string {
 		parts[i] = ix.passages[d].Text
 	}
 	return strings.Join(parts, "\n\n")
+}
+
+// isAskingWord reports whether term, a stem, is a word that says what kind
+// of answer is wanted ("example", "show", "steps") rather than what it is
+// about. Such words count askingWeight, and not as content, so "show me
+// an example of using it" is a follow-up about "it".
+func isAskingWord(term string) bool {
+	switch term {
+	case "exampl", "show", "sampl", "step", "way", "explain", "describ":
+		return true
+	}
+	return false
 }
