@@ -1,8 +1,10 @@
 // Package redistest starts real redis-server processes for tests (and,
-// through Launch, for the load benchmark).
+// through Launch, for the load benchmark): a single Server, a three-master
+// Cluster (StartCluster) and a master, replica and three sentinels
+// (StartSentinel).
 //
-// Each Server runs in its own temporary directory on a free loopback port
-// and is stopped when its test ends. Where redis-server is not installed,
+// Each process runs in its own temporary directory on a free loopback
+// port and is stopped, by its PID, when its test ends. Where redis-server is not installed,
 // tests that need it are skipped with a clear message, unless the
 // environment says REQUIRE_REDIS=1, in which case they fail.
 package redistest

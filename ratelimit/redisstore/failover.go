@@ -37,9 +37,10 @@ type FailoverOptions struct {
 	Local ratelimit.Store
 	// Timeout bounds every call to the shared store; default 100ms.
 	Timeout time.Duration
-	// Probe checks whether the shared store answers again (a PING);
-	// required. It is called in the background, every ProbeEvery
-	// (default 250ms), while the store is down.
+	// Probe checks whether the shared store answers (a PING; to every
+	// master of a cluster); required. It is called by Start and Check,
+	// and in the background, every ProbeEvery (default 250ms), while the
+	// store is down.
 	Probe      func(ctx context.Context) error
 	ProbeEvery time.Duration
 	// Logger hears of each change of state, once.
