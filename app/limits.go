@@ -28,6 +28,8 @@ type limits struct {
 	id    *clientID
 	ops   *ops
 	log   *slog.Logger
+	// refused answers every limiter's refusals the Python original's way.
+	refused refusals
 
 	mu    sync.Mutex
 	built map[string]builtLimit
@@ -99,6 +101,7 @@ func (l *limits) limiter(name string, opts []handlers.LimitOption) (*ratelimit.L
 		Layers:     layers,
 		DryRun:     l.cfg.DryRun,
 		OnDecision: l.ops.decided,
+		OnLimited:  l.refused.write,
 		OnError: func(w http.ResponseWriter, r *http.Request, err error) {
 			if writeTokenError(w, err) {
 				return

@@ -111,6 +111,11 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.Global, err = limits(getenv, "RATE_LIMIT_GLOBAL", "off", true); err != nil {
 		return c, err
 	}
+	if n := len(c.RateLimit) + len(c.PerIP) + len(c.Global); n > ratelimit.MaxLimits {
+		// One request is decided over all three at once.
+		return c, fmt.Errorf("config: RATE_LIMIT=%q, RATE_LIMIT_PER_IP=%q and RATE_LIMIT_GLOBAL=%q: %d limits together, at most %d fit one decision",
+			getenv("RATE_LIMIT"), getenv("RATE_LIMIT_PER_IP"), getenv("RATE_LIMIT_GLOBAL"), n, ratelimit.MaxLimits)
+	}
 	if c.Algorithm, err = ratelimit.ParseAlgorithm(strings.TrimSpace(getenv("RATE_LIMIT_STRATEGY"))); err != nil {
 		return c, bad("RATE_LIMIT_STRATEGY", getenv("RATE_LIMIT_STRATEGY"), "want sliding-window, fixed-window or sliding-log")
 	}
@@ -173,21 +178,12 @@ func limits(getenv func(string) string, name, def string, offOK bool) ([]ratelim
 		return nil, nil
 	}
 	ls, err := ratelimit.ParseLimits(v)
-	if err == nil {
-		for i, a := range ls {
-			for _, b := range ls[:i] {
-				if a.Window == b.Window {
-					return nil, fmt.Errorf("config: %s=%q: two limits over the same window; keep the stricter one", name, getenv(name))
-				}
-			}
-		}
-	}
 	if err != nil {
-		want := "want N/second|minute|hour|day, \"N per minute\" or \"N/30 seconds\", several joined by ';' (3/minute;50/day)"
+		msg := strings.TrimPrefix(err.Error(), "ratelimit: ")
 		if offOK {
-			want += ", or off"
+			msg += ", or off"
 		}
-		return nil, fmt.Errorf("config: %s=%q: %s", name, getenv(name), want)
+		return nil, fmt.Errorf("config: %s=%q: %s", name, getenv(name), msg)
 	}
 	return ls, nil
 }

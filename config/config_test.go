@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -19,10 +20,10 @@ func TestDefaults(t *testing.T) {
 	if c.Port != 7860 || c.Redis != nil || c.RedisTimeout != 100*time.Millisecond || c.FailureMode != "fallback" {
 		t.Errorf("got port %d redis %v timeout %v mode %q", c.Port, c.Redis, c.RedisTimeout, c.FailureMode)
 	}
-	if got := ratelimit.FormatLimits(c.RateLimit); got != "3 per 1 minute" {
+	if got := formatLimits(c.RateLimit); got != "3 per 1 minute" {
 		t.Errorf("RateLimit = %q, want 3 per 1 minute", got)
 	}
-	if got := ratelimit.FormatLimits(c.PerIP); got != "60 per 1 minute" {
+	if got := formatLimits(c.PerIP); got != "60 per 1 minute" {
 		t.Errorf("PerIP = %q, want 60 per 1 minute", got)
 	}
 	if c.Global != nil || c.DryRun || c.Algorithm != ratelimit.SlidingWindow || c.KeyName != "session" {
@@ -99,5 +100,56 @@ func TestWithDotEnv(t *testing.T) {
 	same, err := WithDotEnv(fstest.MapFS{}, ".env", real)
 	if err != nil || same("PORT") != "9100" {
 		t.Errorf("without .env: %v, PORT %q", err, same("PORT"))
+	}
+}
+
+// formatLimits joins limits back into RATE_LIMIT's syntax.
+func formatLimits(ls []ratelimit.Limit) string {
+	parts := make([]string, len(ls))
+	for i, l := range ls {
+		parts[i] = l.String()
+	}
+	return strings.Join(parts, ";")
+}
+
+// TestRateLimitRanges: a rate-limit variable out of range stops start-up
+// with one line that names the variable, its value and the range.
+func TestRateLimitRanges(t *testing.T) {
+	sixteen := ""
+	for i := 1; i <= 16; i++ {
+		sixteen += fmt.Sprintf("%d/%d hours;", i, i)
+	}
+	tests := []struct {
+		name, val, want string
+	}{
+		{"RATE_LIMIT", "3/1000000 days", `config: RATE_LIMIT="3/1000000 days": invalid limit "3/1000000 days": the window must be from 1 second to 366 days`},
+		{"RATE_LIMIT", "3/300000 days", `config: RATE_LIMIT="3/300000 days": invalid limit "3/300000 days": the window must be from 1 second to 366 days`},
+		{"RATE_LIMIT", "9223372036854775807/second", `config: RATE_LIMIT="9223372036854775807/second": invalid limit "9223372036854775807/second": the count must be a whole number from 1 to 1000000000`},
+		{"RATE_LIMIT_PER_IP", "0/minute", `config: RATE_LIMIT_PER_IP="0/minute": invalid limit "0/minute": the count must be`},
+		{"RATE_LIMIT_GLOBAL", "5/367 days", `config: RATE_LIMIT_GLOBAL="5/367 days": invalid limit`},
+		{"RATE_LIMIT", "3/minute;5/60 seconds", `config: RATE_LIMIT="3/minute;5/60 seconds": invalid limit "3/minute;5/60 seconds": two limits over 1m0s`},
+		// Sixteen parse, but with the default per-IP ceiling they are
+		// seventeen in one decision: refused at start-up, not per request.
+		{"RATE_LIMIT", sixteen, `config: RATE_LIMIT="` + sixteen + `", RATE_LIMIT_PER_IP="" and RATE_LIMIT_GLOBAL="": 17 limits together, at most 16 fit one decision`},
+		{"RATE_LIMIT", sixteen + "17/17 hours", `17 limits, at most 16 fit one decision`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+"="+tt.val, func(t *testing.T) {
+			_, err := Load(env(map[string]string{tt.name: tt.val}))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want an error containing %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error %q is more than one line", err)
+			}
+		})
+	}
+	// The edges of the ranges start.
+	c, err := Load(env(map[string]string{"RATE_LIMIT": "1000000000/366 days", "RATE_LIMIT_PER_IP": "1/second"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := formatLimits(c.RateLimit); got != "1000000000 per 366 day" {
+		t.Errorf("RateLimit = %q, want 1000000000 per 366 day", got)
 	}
 }

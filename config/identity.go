@@ -165,7 +165,7 @@ func parseTiers(s string, others int) (map[string][]ratelimit.Limit, error) {
 	for _, name := range order {
 		ls, err := ratelimit.ParseLimits(specs[name])
 		if err != nil {
-			return nil, fmt.Errorf("tier %q: want limits such as 60/minute;1000/day", name)
+			return nil, fmt.Errorf("tier %q: %s", name, strings.TrimPrefix(err.Error(), "ratelimit: "))
 		}
 		if len(ls)+others > ratelimit.MaxLimits {
 			return nil, fmt.Errorf("tier %q: %d limits, with the per-IP and global ones, exceed %d in one decision", name, len(ls), ratelimit.MaxLimits)

@@ -10,11 +10,11 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/smartdocs-go/smartdocs/identity"
-	"github.com/smartdocs-go/smartdocs/ratelimit"
 )
 
 func getenv(m map[string]string) func(string) string {
@@ -54,7 +54,7 @@ func TestIdentityErrorsNameTheVariable(t *testing.T) {
 		{"bad tiers", map[string]string{"RATE_LIMIT_TIERS": "pro=lots"}, `RATE_LIMIT_TIERS="pro=lots"`},
 		{"tiers without names", map[string]string{"RATE_LIMIT_TIERS": "3/minute"}, `RATE_LIMIT_TIERS="3/minute"`},
 		{"duplicate tier", map[string]string{"RATE_LIMIT_TIERS": "pro=1/minute,PRO=2/minute"}, "twice"},
-		{"tier with too many limits", map[string]string{"RATE_LIMIT_TIERS": "pro=" + strings.TrimSuffix(strings.Repeat("1/second;", 16), ";")}, "exceed"},
+		{"tier with too many limits", map[string]string{"RATE_LIMIT_TIERS": "pro=" + sixteenLimits()}, "exceed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,7 +80,7 @@ func TestTiers(t *testing.T) {
 		t.Fatalf("got %d tiers, want %d", len(c.Tiers), len(want))
 	}
 	for name, w := range want {
-		if got := ratelimit.FormatLimits(c.Tiers[name]); got != w {
+		if got := formatLimits(c.Tiers[name]); got != w {
 			t.Errorf("tier %s: got %s, want %s", name, got, w)
 		}
 	}
@@ -148,4 +148,14 @@ func TestPlatformPresets(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sixteenLimits is sixteen limits over sixteen windows: one decision's
+// most, too many beside the per-IP ceiling.
+func sixteenLimits() string {
+	parts := make([]string, 16)
+	for i := range parts {
+		parts[i] = strconv.Itoa(i+1) + "/" + strconv.Itoa(i+1) + " seconds"
+	}
+	return strings.Join(parts, ";")
 }

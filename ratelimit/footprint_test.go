@@ -10,7 +10,7 @@ import (
 
 // TestMemoryFootprint fills a MemoryStore with 1,000,000 distinct keys in
 // one window, measures the live heap they hold, then moves the clock past
-// two windows and checks that Sweep hands the memory back.
+// two windows and checks that sweepAll hands the memory back.
 //
 // It asserts sizes and counts, never times. Run with -v to see bytes per
 // key.
@@ -62,8 +62,8 @@ func TestMemoryFootprint(t *testing.T) {
 					t.Fatalf("key %d refused on its first request: %+v", i, res)
 				}
 			}
-			if got := s.Len(); got != keys {
-				t.Fatalf("Len() = %d after %d distinct keys, want %d", got, keys, keys)
+			if got := s.size(); got != keys {
+				t.Fatalf("size() = %d after %d distinct keys, want %d", got, keys, keys)
 			}
 			peak := liveHeap()
 			grown := sub(peak, base)
@@ -77,14 +77,14 @@ func TestMemoryFootprint(t *testing.T) {
 			// Every key was last used at the clock's start; two
 			// windows and a second later all of them are idle.
 			c.Set(c.Now().Add(2*time.Minute + time.Second))
-			s.Sweep()
-			if got := s.Len(); got != 0 {
-				t.Errorf("Len() = %d after two idle windows and Sweep, want 0", got)
+			s.sweepAll()
+			if got := s.size(); got != 0 {
+				t.Errorf("size() = %d after two idle windows and sweepAll, want 0", got)
 			}
 			after := sub(liveHeap(), base)
-			t.Logf("%s: after Sweep the store holds %.1f MiB (%.1f%% of its peak)", tt.alg, float64(after)/(1<<20), 100*float64(after)/float64(grown))
+			t.Logf("%s: after sweepAll the store holds %.1f MiB (%.1f%% of its peak)", tt.alg, float64(after)/(1<<20), 100*float64(after)/float64(grown))
 			if after > grown/4 {
-				t.Errorf("after Sweep the store still holds %d bytes, want at most a quarter of its peak %d", after, grown)
+				t.Errorf("after sweepAll the store still holds %d bytes, want at most a quarter of its peak %d", after, grown)
 			}
 			runtime.KeepAlive(s)
 		})

@@ -20,10 +20,26 @@ import (
 // ErrInvalidLimit is wrapped by every error of ParseLimits.
 var ErrInvalidLimit = errors.New("invalid limit")
 
+// The range of a Limit: 1 to MaxRequests requests in a window of 1 second
+// to MaxWindow, whole seconds. Within it every count, wait and reset a
+// store computes, and every header value, fits its type with room to
+// spare.
+const (
+	MaxRequests = 1_000_000_000
+	MaxWindow   = 366 * 24 * time.Hour
+)
+
 // Limit is one rate: at most Requests requests in any Window.
 type Limit struct {
 	Requests int
 	Window   time.Duration
+}
+
+func (l Limit) check() error {
+	if l.Requests < 1 || l.Requests > MaxRequests || l.Window < time.Second || l.Window > MaxWindow || l.Window%time.Second != 0 {
+		return fmt.Errorf("ratelimit: %w %v: want 1 to %d requests in 1 second to 366 days, whole seconds", ErrInvalidLimit, l, MaxRequests)
+	}
+	return nil
 }
 
 // String formats l the way slowapi and the limits library do ("3 per 1
@@ -53,8 +69,9 @@ var units = []struct {
 // ParseLimits parses the limits library's syntax, as slowapi accepts it:
 // "N/unit", "N per unit", "N/M units" or "N per M units", where unit is
 // second, minute, hour or day (singular or plural), several joined by ";"
-// (or "," or "|"): "3/minute;50/day". Every limit must allow at least one
-// request in a window of at least one second.
+// (or "," or "|"): "3/minute;50/day". N is 1 to MaxRequests, the window 1
+// second to MaxWindow (366 days); at most MaxLimits limits, each with a
+// window of its own.
 func ParseLimits(s string) ([]Limit, error) {
 	var out []Limit
 	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == ',' || r == '|' }) {
@@ -62,10 +79,18 @@ func ParseLimits(s string) ([]Limit, error) {
 		if err != nil {
 			return nil, err
 		}
+		for _, o := range out {
+			if o.Window == l.Window {
+				return nil, fmt.Errorf("ratelimit: %w %q: two limits over %v: keep the stricter one", ErrInvalidLimit, s, l.Window)
+			}
+		}
 		out = append(out, l)
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("ratelimit: %w %q: want N/second|minute|hour|day, such as 3/minute or 3/minute;50/day", ErrInvalidLimit, s)
+	}
+	if len(out) > MaxLimits {
+		return nil, fmt.Errorf("ratelimit: %w %q: %d limits, at most %d fit one decision", ErrInvalidLimit, s, len(out), MaxLimits)
 	}
 	return out, nil
 }
@@ -79,18 +104,18 @@ func parseLimit(s string) (Limit, error) {
 		return bad("too short")
 	}
 	count, err := strconv.Atoi(f[0])
-	if err != nil || count < 1 {
-		return bad("the count must be a whole number of at least 1")
+	if err != nil || count < 1 || count > MaxRequests {
+		return bad("the count must be a whole number from 1 to 1000000000")
 	}
 	if f[1] != "/" && f[1] != "per" {
 		return bad(`"/" or "per" must follow the count`)
 	}
 	rest := f[2:]
-	mult := 1
+	mult := int64(1)
 	if len(rest) == 2 {
-		mult, err = strconv.Atoi(rest[0])
-		if err != nil || mult < 1 || mult > 1_000_000 {
-			return bad("the window multiple must be a whole number from 1 to 1000000")
+		mult, err = strconv.ParseInt(rest[0], 10, 64)
+		if err != nil || mult < 1 {
+			return bad("the window multiple must be a whole number of at least 1")
 		}
 		rest = rest[1:]
 	}
@@ -100,17 +125,11 @@ func parseLimit(s string) (Limit, error) {
 	unit := strings.TrimSuffix(rest[0], "s")
 	for _, u := range units {
 		if u.name == unit {
+			if mult > int64(MaxWindow/u.d) {
+				return bad("the window must be from 1 second to 366 days")
+			}
 			return Limit{Requests: count, Window: time.Duration(mult) * u.d}, nil
 		}
 	}
 	return bad("unknown unit " + strconv.Quote(rest[0]))
-}
-
-// FormatLimits joins limits back into ParseLimits' syntax.
-func FormatLimits(ls []Limit) string {
-	parts := make([]string, len(ls))
-	for i, l := range ls {
-		parts[i] = l.String()
-	}
-	return strings.Join(parts, ";")
 }

@@ -290,8 +290,8 @@ func (s *shard) sweep(now int64) {
 	}
 }
 
-// Sweep drops every idle key now instead of on the shards' next use.
-func (m *MemoryStore) Sweep() {
+// sweepAll drops every idle key now instead of on the shards' next use.
+func (m *MemoryStore) sweepAll() {
 	now := m.now().UnixMicro()
 	for i := range m.shards {
 		s := &m.shards[i]
@@ -301,8 +301,8 @@ func (m *MemoryStore) Sweep() {
 	}
 }
 
-// Len reports how many counters the store holds.
-func (m *MemoryStore) Len() int {
+// size reports how many counters the store holds.
+func (m *MemoryStore) size() int {
 	n := 0
 	for i := range m.shards {
 		s := &m.shards[i]

@@ -1,13 +1,13 @@
 package ratelimit
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/textproto"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -15,58 +15,66 @@ import (
 // Layer is one policy of a Limiter and the way a request is keyed under it.
 type Layer struct {
 	Policy Policy
-	// Key returns r's key under this layer. An error stops the request
-	// (see Options.OnError); an empty key with no error leaves the layer
-	// out of this request's decision.
-	Key func(r *http.Request) (string, error)
-	// Select, when set, may return another policy for r, such as the
-	// limits of a signed-in user's tier; nil keeps Policy. A selected
-	// policy should keep Policy's name, so that counters of limits with the
-	// same window carry over; the RateLimit-Policy header of such a request
-	// names the selected limits. All policies of one request together may
-	// hold at most MaxLimits limits.
+	// Key returns r's key under this layer (required). An error stops the
+	// request (see Options.OnError); "" with no error leaves the layer out
+	// of this request's decision.
+	Key KeyFunc
+	// Select, when set, may return another policy for r, such as a
+	// signed-in user's tier; nil keeps Policy. A selected policy should
+	// keep Policy's name, so that counters of limits with the same window
+	// carry over. All policies of one request together may hold at most
+	// MaxLimits limits.
 	Select func(r *http.Request) *Policy
 }
 
-// Options configures a Limiter. Store and at least one Layer are required.
+// Options configures a Limiter. Store and at least one Layer are required;
+// every other field has a default.
 type Options struct {
 	Store  Store
 	Layers []Layer
 	// DryRun decides, counts and sets headers as usual but lets refused
 	// requests through, so a stricter policy can be tried on live traffic.
 	DryRun bool
-	// OnLimited writes a refusal after the rate-limit headers are set.
-	// The default writes 429 with Retry-After and a JSON body carrying
-	// both slowapi's "error" and FastAPI's "detail".
+	// Headers names the headers set on every decided response; nil sends
+	// the default set (see Headers).
+	Headers *Headers
+	// OnLimited answers a refused request once the headers are set. The
+	// default writes 429 with Result.Message as plain text.
 	OnLimited func(w http.ResponseWriter, r *http.Request, res Result)
 	// OnError answers when a Key function or the Store fails. The default
 	// writes 503 with Retry-After: 1.
 	OnError func(w http.ResponseWriter, r *http.Request, err error)
-	// OnDecision, when set, is told every decision (for logs and metrics),
-	// including dry-run refusals that were let through.
+	// OnDecision, when set, hears every decision (for logs and metrics),
+	// dry-run refusals included.
 	OnDecision func(r *http.Request, res Result)
-	// Now is used for X-RateLimit-Reset; default time.Now.
+	// Now gives X-RateLimit-Reset's clock; default time.Now.
 	Now func() time.Time
 }
 
+// Headers names the rate-limit headers; a field left "" sends no such
+// header. The default set (a nil Options.Headers) is
+//
+//	Headers{Limit: "X-RateLimit-Limit", Remaining: "X-RateLimit-Remaining",
+//		Reset: "X-RateLimit-Reset", Policy: "RateLimit-Policy",
+//		RateLimit: "RateLimit", RetryAfter: "Retry-After"}
+//
+// Limit and Remaining carry the numbers of the limit with the least room,
+// Reset the unix second its quota is whole again; Policy and RateLimit
+// follow the IETF RateLimit header fields draft; RetryAfter, sent with
+// refusals only, the seconds to wait. No value is ever negative.
+type Headers struct {
+	Limit, Remaining, Reset, Policy, RateLimit, RetryAfter string
+}
+
 // Limiter is HTTP middleware that admits a request only when it fits every
-// layer's policy. It is safe for concurrent use.
+// layer's policy, in one Store call. It is safe for concurrent use.
 type Limiter struct {
 	opts   Options
-	policy string // the RateLimit-Policy header
-
-	// bodies caches the default 429 bodies: a flood is answered with
-	// the same few bytes over and over.
-	mu     sync.RWMutex
-	bodies map[bodyKey][]byte
+	policy string    // the RateLimit-Policy header
+	names  [6]string // canonical header names, "" for none
 
 	// last is the headers of the latest decision (see setHeaders).
 	last atomic.Pointer[headerSet]
-}
-
-type bodyKey struct {
-	policy, note string
-	limit        Limit
 }
 
 // New checks opts and returns a Limiter.
@@ -96,7 +104,7 @@ func New(opts Options) (*Limiter, error) {
 		return nil, ErrTooManyLimits
 	}
 	if opts.OnLimited == nil {
-		opts.OnLimited = nil // set below: the Limiter's cached writer
+		opts.OnLimited = writeLimited
 	}
 	if opts.OnError == nil {
 		opts.OnError = writeUnavailable
@@ -104,16 +112,21 @@ func New(opts Options) (*Limiter, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	lim := &Limiter{opts: opts, bodies: map[bodyKey][]byte{}}
-	if lim.opts.OnLimited == nil {
-		lim.opts.OnLimited = lim.writeLimited
+	hs := Headers{"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "RateLimit-Policy", "RateLimit", "Retry-After"}
+	if opts.Headers != nil {
+		hs = *opts.Headers
+	}
+	lim := &Limiter{opts: opts}
+	for i, n := range []string{hs.Limit, hs.Remaining, hs.Reset, hs.Policy, hs.RateLimit, hs.RetryAfter} {
+		if n != "" {
+			lim.names[i] = textproto.CanonicalMIMEHeaderKey(n)
+		}
 	}
 	var items []string
 	for i := range lim.opts.Layers {
 		p := &lim.opts.Layers[i].Policy
 		for j, l := range p.Limits {
-			name := itemName(p.Name, j, l)
-			items = append(items, fmt.Sprintf("%q;q=%d;w=%d", name, l.Requests, int64(l.Window/time.Second)))
+			items = append(items, policyItem(p.Name, j, l))
 		}
 	}
 	lim.policy = strings.Join(items, ", ")
@@ -142,6 +155,10 @@ func itemName(policy string, j int, l Limit) string {
 	return fmt.Sprintf("%s-%ds", policy, int64(l.Window/time.Second))
 }
 
+func policyItem(policy string, j int, l Limit) string {
+	return fmt.Sprintf("%q;q=%d;w=%d", itemName(policy, j, l), l.Requests, int64(l.Window/time.Second))
+}
+
 // policyHeader is the RateLimit-Policy header for a request's rules: the
 // precomputed one unless a layer selected another policy.
 func (l *Limiter) policyHeader(rules []Rule) string {
@@ -155,13 +172,14 @@ func (l *Limiter) policyHeader(rules []Rule) string {
 	var items []string
 	for _, r := range rules {
 		for j, lim := range r.Policy.Limits {
-			items = append(items, fmt.Sprintf("%q;q=%d;w=%d", itemName(r.Policy.Name, j, lim), lim.Requests, int64(lim.Window/time.Second)))
+			items = append(items, policyItem(r.Policy.Name, j, lim))
 		}
 	}
 	return strings.Join(items, ", ")
 }
 
-// Policies is the RateLimit-Policy header value the Limiter sends.
+// Policies is the RateLimit-Policy header value of the layers' own
+// policies.
 func (l *Limiter) Policies() string { return l.policy }
 
 // Handler wraps next.
@@ -239,14 +257,16 @@ func (a *headerSet) same(b *headerSet) bool {
 }
 
 func (l *Limiter) setHeaders(h http.Header, res Result, rules []Rule) {
-	reset := ceilSeconds(res.ResetAfter)
+	// A store's numbers are never negative; the clamps make sure that no
+	// header says otherwise whatever a Store returns.
+	reset := max(ceilSeconds(res.ResetAfter), 0)
 	t := reset
 	if !res.Allowed {
-		t = ceilSeconds(res.RetryAfter)
+		t = max(ceilSeconds(res.RetryAfter), 1)
 	}
 	want := headerSet{
-		limit: res.Limit.Requests, remaining: res.Remaining,
-		reset: l.opts.Now().Unix() + reset, t: t,
+		limit: max(res.Limit.Requests, 0), remaining: max(res.Remaining, 0),
+		reset: max(l.opts.Now().Unix(), 0) + reset, t: t,
 		policy: l.policyHeader(rules), item: l.itemOf(res, rules), allowed: res.Allowed,
 	}
 	// A flood is answered with the same numbers for a second at a time:
@@ -271,14 +291,14 @@ func (l *Limiter) setHeaders(h http.Header, res Result, rules []Rule) {
 	// array: Header.Set would canonicalize each name and allocate a
 	// slice per header on every request, and an append to a capped
 	// slice copies it.
-	v := hs.v[:]
-	h["X-Ratelimit-Limit"] = v[0:1:1]
-	h["X-Ratelimit-Remaining"] = v[1:2:2]
-	h["X-Ratelimit-Reset"] = v[2:3:3]
-	h["Ratelimit-Policy"] = v[3:4:4]
-	h["Ratelimit"] = v[4:5:5]
+	n := 5
 	if !res.Allowed {
-		h["Retry-After"] = v[5:6:6]
+		n = 6
+	}
+	for i, name := range l.names[:n] {
+		if name != "" {
+			h[name] = hs.v[i : i+1 : i+1]
+		}
 	}
 }
 
@@ -324,74 +344,21 @@ func (res Result) Message() string {
 	return m
 }
 
-// WriteLimited is the default OnLimited: 429 with a JSON body
-// {"error": msg, "detail": msg, "policy": name}; Retry-After is already set.
-func WriteLimited(w http.ResponseWriter, r *http.Request, res Result) {
-	writeLimitedBody(w, res, limitedBody(res))
+// writeLimited is the default Options.OnLimited.
+func writeLimited(w http.ResponseWriter, r *http.Request, res Result) {
+	writeText(w, http.StatusTooManyRequests, res.Message())
 }
 
-// writeLimited is WriteLimited with the body built once per policy and
-// limit.
-func (l *Limiter) writeLimited(w http.ResponseWriter, r *http.Request, res Result) {
-	k := bodyKey{res.Policy, res.Note, res.Limit}
-	l.mu.RLock()
-	b, ok := l.bodies[k]
-	l.mu.RUnlock()
-	if !ok {
-		b = limitedBody(res)
-		l.mu.Lock()
-		if len(l.bodies) < 1024 {
-			l.bodies[k] = b
-		}
-		l.mu.Unlock()
-	}
-	writeLimitedBody(w, res, b)
-}
-
-func writeLimitedBody(w http.ResponseWriter, res Result, body []byte) {
-	h := w.Header()
-	if len(h["Retry-After"]) == 0 {
-		h["Retry-After"] = []string{strconv.FormatInt(max(ceilSeconds(res.RetryAfter), 1), 10)}
-	}
-	h["Content-Type"] = []string{"application/json"}
-	w.WriteHeader(http.StatusTooManyRequests)
-	w.Write(body)
-}
-
-func limitedBody(res Result) []byte {
-	msg := res.Message()
-	b := make([]byte, 0, 2*len(msg)+len(res.Policy)+48)
-	b = append(b, `{"error":`...)
-	b = appendJSONString(b, msg)
-	b = append(b, `,"detail":`...)
-	b = appendJSONString(b, msg)
-	b = append(b, `,"policy":`...)
-	b = appendJSONString(b, res.Policy)
-	return append(b, "}\n"...)
-}
-
-// appendJSONString appends s as a JSON string: plain printable ASCII
-// directly (the common case, no allocation), anything else through
-// encoding/json.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s)
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
-}
-
+// writeUnavailable is the default Options.OnError.
 func writeUnavailable(w http.ResponseWriter, r *http.Request, err error) {
 	w.Header().Set("Retry-After", "1")
-	writeJSON(w, http.StatusServiceUnavailable, map[string]string{"detail": "rate limiter unavailable"})
+	writeText(w, http.StatusServiceUnavailable, "rate limiter unavailable")
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
+func writeText(w http.ResponseWriter, status int, msg string) {
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	io.WriteString(w, msg+"\n")
 }

@@ -31,8 +31,8 @@ func (p *Policy) check() error {
 		return fmt.Errorf("ratelimit: policy %q has no limits", p.Name)
 	}
 	for i, a := range p.Limits {
-		if a.Requests < 1 || a.Window < time.Second {
-			return fmt.Errorf("ratelimit: policy %q: limit %v must allow at least 1 request per second or longer", p.Name, a)
+		if err := a.check(); err != nil {
+			return fmt.Errorf("ratelimit: policy %q: %w", p.Name, err)
 		}
 		for _, b := range p.Limits[:i] {
 			if a.Window == b.Window {
