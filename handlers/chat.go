@@ -1,7 +1,9 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"mime"
 	"net/http"
@@ -21,6 +23,16 @@ const (
 	// deadline moves with every line so long answers are not cut by the
 	// server's write timeout.
 	writeGrace = 30 * time.Second
+	// capGrace is how long the error line that ends a capped answer may
+	// take to write, past ANSWER_MAX_DURATION.
+	capGrace = 5 * time.Second
+)
+
+// The errors that end an answer past its bounds (Deps.AnswerMaxBytes and
+// AnswerMaxDuration); they are the cause of the engine's cancelled context.
+var (
+	errAnswerTooLong = errors.New("handlers: answer longer than its byte bound")
+	errAnswerTooSlow = errors.New("handlers: answer longer than its time bound")
 )
 
 // chatRequest is the original SmartDocs request body.
@@ -67,9 +79,11 @@ func handleChat(d Deps) http.HandlerFunc {
 			respond.Error(w, http.StatusServiceUnavailable, fmt.Sprintf("model_type %q is not configured: set %s", model.Name, model.Missing))
 			return
 		}
-		reply, err := model.Engine.Answer(r.Context(), q)
+		ctx, cancel, deadline := answerContext(r, d)
+		defer cancel(nil)
+		reply, err := model.Engine.Answer(ctx, q)
 		if err != nil {
-			writeEngineError(w, d, err)
+			writeEngineError(w, d, capCause(ctx, err))
 			return
 		}
 		if reply == nil {
@@ -78,11 +92,12 @@ func handleChat(d Deps) http.HandlerFunc {
 		if reply.Tokens == nil { // an engine's empty answer
 			reply.Tokens = func(func(string, error) bool) {}
 		}
+		a := answer{w: w, r: r, d: d, ctx: ctx, cancel: cancel, deadline: deadline, reply: reply}
 		if wantsJSON(r) {
-			answerJSON(w, d, model.Name, reply)
+			a.json(model.Name)
 			return
 		}
-		stream(w, r, d, reply)
+		a.stream()
 	}
 }
 
@@ -147,57 +162,148 @@ func sourceNames(ss []chat.Source) []string {
 	return names
 }
 
+// answerContext is the engine's context: the request's, cancelled past
+// Deps.AnswerMaxDuration (with errAnswerTooSlow as its cause) or by the
+// answer's writer. deadline is zero when the answer has no time bound.
+func answerContext(r *http.Request, d Deps) (ctx context.Context, cancel context.CancelCauseFunc, deadline time.Time) {
+	outer, cancelOuter := context.WithCancelCause(r.Context())
+	if d.AnswerMaxDuration <= 0 {
+		return outer, cancelOuter, time.Time{}
+	}
+	deadline = time.Now().Add(d.AnswerMaxDuration)
+	ctx, stop := context.WithDeadlineCause(outer, deadline, errAnswerTooSlow)
+	return ctx, func(cause error) { cancelOuter(cause); stop() }, deadline
+}
+
+// capCause is err, or the bound that cancelled ctx if one did: an engine
+// reports only context.DeadlineExceeded or Canceled.
+func capCause(ctx context.Context, err error) error {
+	if ctx.Err() == nil {
+		return err
+	}
+	if c := context.Cause(ctx); errors.Is(c, errAnswerTooLong) || errors.Is(c, errAnswerTooSlow) {
+		return c
+	}
+	return err
+}
+
+// answer is one reply on its way to the client, within its bounds.
+type answer struct {
+	w        http.ResponseWriter
+	r        *http.Request
+	d        Deps
+	ctx      context.Context
+	cancel   context.CancelCauseFunc
+	deadline time.Time // zero: no time bound
+	reply    *chat.Reply
+}
+
+// writeDeadline is when the next write must be done: writeGrace from now,
+// but never past the answer's time bound.
+func (a *answer) writeDeadline() time.Time {
+	t := time.Now().Add(writeGrace)
+	if !a.deadline.IsZero() && a.deadline.Before(t) {
+		return a.deadline
+	}
+	return t
+}
+
 // stream writes the original's NDJSON: sources, tokens, done; a failure
-// after the first line ends the stream with an error line.
-func stream(w http.ResponseWriter, r *http.Request, d Deps, reply *chat.Reply) {
-	rc := http.NewResponseController(w)
-	h := w.Header()
+// after the first line ends the stream with an error line, as does an
+// answer past Deps.AnswerMaxBytes or AnswerMaxDuration (whose engine is
+// then cancelled).
+func (a *answer) stream() {
+	rc := http.NewResponseController(a.w)
+	h := a.w.Header()
 	h.Set("Content-Type", "application/x-ndjson")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
-	w.WriteHeader(http.StatusOK)
-	enc := json.NewEncoder(w)
-	write := func(l line) error {
-		rc.SetWriteDeadline(time.Now().Add(writeGrace))
-		if err := enc.Encode(l); err != nil {
+	a.w.WriteHeader(http.StatusOK)
+	var written int64
+	write := func(l line, deadline time.Time) error {
+		b, err := json.Marshal(l)
+		if err != nil {
 			return err
 		}
+		b = append(b, '\n')
+		if max := a.d.AnswerMaxBytes; max > 0 && l.Type != "error" && written+int64(len(b)) > max {
+			return errAnswerTooLong
+		}
+		rc.SetWriteDeadline(deadline)
+		if _, err := a.w.Write(b); err != nil {
+			return err
+		}
+		written += int64(len(b))
 		return rc.Flush()
 	}
-	if err := write(line{Type: "sources", Data: sourceNames(reply.Sources), Details: reply.Sources}); err != nil {
+	// fail ends the stream with an error line, if the client still
+	// listens; the line may take capGrace past the time bound.
+	fail := func(err error) {
+		if a.r.Context().Err() != nil {
+			return
+		}
+		err = capCause(a.ctx, err)
+		if !errors.Is(err, errAnswerTooLong) && !errors.Is(err, errAnswerTooSlow) {
+			a.d.Logger.Warn("answer failed mid-stream", "err", err)
+		}
+		write(line{Type: "error", Data: publicMessage(err)}, time.Now().Add(capGrace))
+	}
+	// next writes l unless it would take the answer past its bounds.
+	next := func(l line) bool {
+		if err := a.ctx.Err(); err != nil {
+			fail(err)
+			return false
+		}
+		err := write(l, a.writeDeadline())
+		if errors.Is(err, errAnswerTooLong) {
+			a.cancel(err)
+			fail(err)
+		} else if err != nil {
+			a.cancel(err) // the client stopped reading: stop the engine too
+		}
+		return err == nil
+	}
+	if !next(line{Type: "sources", Data: sourceNames(a.reply.Sources), Details: a.reply.Sources}) {
 		return
 	}
-	for tok, err := range reply.Tokens {
+	for tok, err := range a.reply.Tokens {
 		if err != nil {
-			if r.Context().Err() == nil {
-				d.Logger.Warn("answer failed mid-stream", "err", err)
-				write(line{Type: "error", Data: publicMessage(err)})
-			}
+			fail(err)
 			return
 		}
-		if err := write(line{Type: "token", Data: tok}); err != nil {
+		if !next(line{Type: "token", Data: tok}) {
 			return
 		}
 	}
-	write(line{Type: "done"})
+	write(line{Type: "done"}, a.writeDeadline())
 }
 
-func answerJSON(w http.ResponseWriter, d Deps, model string, reply *chat.Reply) {
+// json collects the whole answer and writes it as one object; past
+// Deps.AnswerMaxBytes or AnswerMaxDuration it answers the bound's error
+// instead.
+func (a *answer) json(model string) {
 	var b strings.Builder
-	for tok, err := range reply.Tokens {
+	for tok, err := range a.reply.Tokens {
+		if err == nil {
+			err = a.ctx.Err()
+		}
+		if err == nil && a.d.AnswerMaxBytes > 0 && int64(b.Len()+len(tok)) > a.d.AnswerMaxBytes {
+			err = errAnswerTooLong
+			a.cancel(err)
+		}
 		if err != nil {
-			writeEngineError(w, d, err)
+			writeEngineError(a.w, a.d, capCause(a.ctx, err))
 			return
 		}
 		b.WriteString(tok)
 	}
 	// Collecting a model's answer may outlast the server's write timeout.
-	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(writeGrace))
+	http.NewResponseController(a.w).SetWriteDeadline(time.Now().Add(writeGrace))
 	out := jsonAnswer{Answer: strings.TrimSpace(b.String()), Sources: []jsonSource{}, Model: model}
-	for _, s := range reply.Sources {
+	for _, s := range a.reply.Sources {
 		out.Sources = append(out.Sources, jsonSource{Name: s.Name, Title: s.Title, Heading: s.Heading, Excerpt: s.Excerpt})
 	}
-	respond.JSON(w, http.StatusOK, out)
+	respond.JSON(a.w, http.StatusOK, out)
 }
 
 // writeEngineError maps an engine's error to a status, showing the client

@@ -33,6 +33,10 @@ func engineStatus(err error) (status int, msg string, retryAfter int) {
 		return http.StatusBadGateway, "The model provider is unavailable; try again later.", 0
 	}
 	switch {
+	case errors.Is(err, errAnswerTooLong):
+		return http.StatusBadGateway, "The answer was longer than this server allows; it was cut short.", 0
+	case errors.Is(err, errAnswerTooSlow):
+		return http.StatusGatewayTimeout, "The answer took longer than this server allows; it was cut short.", 0
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout, "The answer engine took too long.", 0
 	case errors.Is(err, context.Canceled):

@@ -71,6 +71,17 @@ type Deps struct {
 	Extra func(r chi.Router, d Deps)
 	// Now is the clock for /health; default time.Now.
 	Now func() time.Time
+	// AnswerMaxDuration bounds how long one answer may stream, or take to
+	// collect as JSON (ANSWER_MAX_DURATION): past it the engine's context
+	// is cancelled and the stream ends with an error line. Writes wait no
+	// later than it either, so a client that reads slowly cannot hold its
+	// handler longer. 0 leaves answers unbounded in time.
+	AnswerMaxDuration time.Duration
+	// AnswerMaxBytes bounds the bytes one answer may write, or collect as
+	// JSON (ANSWER_MAX_BYTES): past it the engine's context is cancelled
+	// and the stream ends with an error line. 0 leaves answers unbounded
+	// in size.
+	AnswerMaxBytes int64
 	// KeyError writes an error of the client's own making met while
 	// keying a request (an invalid bearer token: 401) and reports true,
 	// or reports false for any other error. Used by GET /limits.
