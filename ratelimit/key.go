@@ -8,23 +8,13 @@ import (
 	"time"
 )
 
-// KeyFunc returns the key a request is counted under, such as its client's
-// address. An error stops the request (see Options.OnError); "" with no
-// error leaves the request out of the layer's limit.
+// KeyFunc returns the key a request is counted under; "" leaves it out.
 type KeyFunc func(r *http.Request) (string, error)
 
-// KeyByIP keys a request by its client's address. With no trusted
-// prefixes that is the peer (RemoteAddr), which a client cannot forge.
-// When the peer is in a trusted prefix (a proxy of yours),
-// X-Forwarded-For is read from the right, skipping trusted addresses, and
-// the first untrusted one is the client: entries to its left were written
-// by the client itself and are not believed. If every entry is trusted,
-// the leftmost is the client; an entry that is not an address ends the
-// walk at the address to its right.
-//
-// IPv6 clients are keyed by their /64, which one host commonly holds
-// whole. A RemoteAddr that is not an IP address (a Unix socket) is its own
-// key. The KeyFunc is safe for concurrent use.
+// KeyByIP keys by client address (IPv6 by /64): the peer, or, when the
+// peer is in a trusted prefix, the rightmost X-Forwarded-For address not
+// trusted (entries left of it are the client's own words); a garbled
+// entry stops the walk. Safe for concurrent use.
 func KeyByIP(trusted ...netip.Prefix) KeyFunc {
 	trusted = append([]netip.Prefix(nil), trusted...)
 	isTrusted := func(a netip.Addr) bool {
@@ -79,25 +69,16 @@ func forwardedClient(lines []string, peer netip.Addr, trusted func(netip.Addr) b
 	return client
 }
 
-// KeyByHeader keys a request by the value of the named header, such as
-// an API key; a request without it is left out of the limit (give it a
-// layer keyed by IP too). The value is used as it is: hash it first if it
-// is a secret and the store is shared. The KeyFunc is safe for concurrent
-// use.
+// KeyByHeader keys by a header's value, as is (hash a secret yourself);
+// a request without it is not limited. Safe for concurrent use.
 func KeyByHeader(name string) KeyFunc {
 	return func(r *http.Request) (string, error) { return r.Header.Get(name), nil }
 }
 
-// LimitBy returns middleware that admits at most requests requests per
-// window for each key, counted in store (a new MemoryStore, sliding
-// window, when nil) with one Store call per request; a refusal gets 429
-// and the default headers. The policy is named "limit": handlers wrapped
-// by two LimitBy over one shared store with the same window share their
-// counters (use New with named policies to keep them apart). It panics on
-// a nil key or a limit ParseLimits would refuse (see MaxRequests,
-// MaxWindow), as these are mistakes in the program. For more layers,
-// other answers or hooks, use New. The middleware is safe for concurrent
-// use.
+// LimitBy admits requests per window for each key, in store (nil: a new
+// MemoryStore), with New's defaults. Its policy is "limit", so two LimitBy
+// with one store and window share counters. It panics on a nil key or a
+// limit out of range. It is safe for concurrent use.
 func LimitBy(store Store, key KeyFunc, requests int, window time.Duration) func(http.Handler) http.Handler {
 	l := Limit{Requests: requests, Window: window}
 	if err := l.check(); err != nil {
@@ -116,9 +97,7 @@ func LimitBy(store Store, key KeyFunc, requests int, window time.Duration) func(
 	return lim.Handler
 }
 
-// LimitByIP is LimitBy(nil, KeyByIP(), requests, window): requests per
-// window for each peer address, in memory. Behind a proxy, use LimitBy
-// with KeyByIP and the proxy's prefixes.
+// LimitByIP is LimitBy(nil, KeyByIP(), requests, window).
 func LimitByIP(requests int, window time.Duration) func(http.Handler) http.Handler {
 	return LimitBy(nil, KeyByIP(), requests, window)
 }

@@ -1,12 +1,12 @@
 // Package ratelimit decides whether an HTTP request fits its rate limits,
-// for any net/http or chi application.
+// for any net/http or chi application: r.Use(ratelimit.LimitByIP(100,
+// time.Minute)) is the short way, New the full one (several layers, each
+// with windows such as 3/minute;50/day, your own headers and 429).
 //
-// A decision covers every limit that applies to a request at once: a
-// per-client limit, a per-IP ceiling, a global budget, each with one or more
-// windows (3/minute;50/day). A Store makes that decision in one atomic step
-// (one mutex in memory, one Lua script in Redis), so concurrent requests can
-// never all see room that only one of them may take. The Middleware turns the
-// Store's Result into headers and a 429.
+// A Store decides for every limit of a request in one atomic step (one
+// mutex in MemoryStore, one Lua script in package redisstore, which shares
+// counters between processes), so concurrent requests never all see room
+// that only one of them may take.
 package ratelimit
 
 import (
@@ -20,10 +20,8 @@ import (
 // ErrInvalidLimit is wrapped by every error of ParseLimits.
 var ErrInvalidLimit = errors.New("invalid limit")
 
-// The range of a Limit: 1 to MaxRequests requests in a window of 1 second
-// to MaxWindow, whole seconds. Within it every count, wait and reset a
-// store computes, and every header value, fits its type with room to
-// spare.
+// A Limit allows 1 to MaxRequests requests in 1 second to MaxWindow (whole
+// seconds), a range in which no count, wait or header can overflow.
 const (
 	MaxRequests = 1_000_000_000
 	MaxWindow   = 366 * 24 * time.Hour
@@ -42,9 +40,7 @@ func (l Limit) check() error {
 	return nil
 }
 
-// String formats l the way slowapi and the limits library do ("3 per 1
-// minute", "5 per 30 second"), so 429 messages read the same as the
-// Python original's.
+// String formats l as slowapi does: "3 per 1 minute", "5 per 30 second".
 func (l Limit) String() string {
 	unit, n := "second", int64(l.Window/time.Second)
 	for _, u := range units {
@@ -66,12 +62,10 @@ var units = []struct {
 	{"second", time.Second},
 }
 
-// ParseLimits parses the limits library's syntax, as slowapi accepts it:
-// "N/unit", "N per unit", "N/M units" or "N per M units", where unit is
-// second, minute, hour or day (singular or plural), several joined by ";"
-// (or "," or "|"): "3/minute;50/day". N is 1 to MaxRequests, the window 1
-// second to MaxWindow (366 days); at most MaxLimits limits, each with a
-// window of its own.
+// ParseLimits parses slowapi's syntax, "N/unit", "N per unit" or "N/M
+// units" (second, minute, hour, day), joined by ";", "," or "|":
+// "3/minute;50/day". It checks the range, each window is used once, and
+// at most MaxLimits.
 func ParseLimits(s string) ([]Limit, error) {
 	var out []Limit
 	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == ',' || r == '|' }) {

@@ -14,24 +14,17 @@ const (
 	sweepEvery = 10 * time.Second
 )
 
-// MemoryOptions configures a MemoryStore. The zero value is usable.
+// MemoryOptions configures a MemoryStore; the zero value is usable.
 type MemoryOptions struct {
-	// Algorithm defaults to SlidingWindow.
-	Algorithm Algorithm
-	// Now defaults to time.Now; tests move their own clock.
-	Now func() time.Time
+	Algorithm Algorithm        // default SlidingWindow
+	Now       func() time.Time // default time.Now
 }
 
-// MemoryStore keeps counters in this process. Counters are not shared:
-// N processes behind a load balancer admit N times the limit.
-//
-// Keys are kept as 64-bit hashes under a random per-store seed, so memory
-// per key is small and fixed whatever the key's length; two keys collide
-// with a probability of about 1 in 2^64 per pair. A key idle for two
-// windows is dropped, and a shard's map is rebuilt when it has shrunk to a
-// quarter of its peak, so memory comes back after a flood of keys.
-// A MemoryStore is safe for concurrent use; each decision holds the locks
-// of the shards it touches, taken in a fixed order.
+// MemoryStore keeps counters in this process, unshared: N processes admit
+// N times the limit. Keys are 64-bit seeded hashes (small and fixed
+// whatever their length); idle ones go after two windows and their
+// memory back to the runtime. It is safe for concurrent use: a decision
+// locks the shards it touches, in a fixed order.
 type MemoryStore struct {
 	alg    Algorithm
 	now    func() time.Time

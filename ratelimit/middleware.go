@@ -15,59 +15,39 @@ import (
 // Layer is one policy of a Limiter and the way a request is keyed under it.
 type Layer struct {
 	Policy Policy
-	// Key returns r's key under this layer (required). An error stops the
-	// request (see Options.OnError); "" with no error leaves the layer out
-	// of this request's decision.
-	Key KeyFunc
-	// Select, when set, may return another policy for r, such as a
-	// signed-in user's tier; nil keeps Policy. A selected policy should
-	// keep Policy's name, so that counters of limits with the same window
-	// carry over. All policies of one request together may hold at most
-	// MaxLimits limits.
+	Key    KeyFunc // required; an error goes to Options.OnError
+	// Select, if set, may return another policy for r (a user's tier;
+	// keep Policy's name so counters carry over); nil keeps Policy.
 	Select func(r *http.Request) *Policy
 }
 
-// Options configures a Limiter. Store and at least one Layer are required;
-// every other field has a default.
+// Options configures a Limiter: Store and a Layer are required.
 type Options struct {
 	Store  Store
 	Layers []Layer
-	// DryRun decides, counts and sets headers as usual but lets refused
-	// requests through, so a stricter policy can be tried on live traffic.
-	DryRun bool
-	// Headers names the headers set on every decided response; nil sends
-	// the default set (see Headers).
-	Headers *Headers
-	// OnLimited answers a refused request once the headers are set. The
-	// default writes 429 with Result.Message as plain text.
-	OnLimited func(w http.ResponseWriter, r *http.Request, res Result)
-	// OnError answers when a Key function or the Store fails. The default
-	// writes 503 with Retry-After: 1.
-	OnError func(w http.ResponseWriter, r *http.Request, err error)
-	// OnDecision, when set, hears every decision (for logs and metrics),
-	// dry-run refusals included.
+	// DryRun counts and sets headers but lets refused requests through.
+	DryRun  bool
+	Headers *Headers // nil: the default set
+	// OnLimited answers a refusal after the headers; default: 429 with
+	// Result.Message as text. OnError answers a failed Key or Store;
+	// default: 503, Retry-After: 1. OnDecision, if set, hears every
+	// decision.
+	OnLimited  func(w http.ResponseWriter, r *http.Request, res Result)
+	OnError    func(w http.ResponseWriter, r *http.Request, err error)
 	OnDecision func(r *http.Request, res Result)
-	// Now gives X-RateLimit-Reset's clock; default time.Now.
-	Now func() time.Time
+	Now        func() time.Time // default time.Now
 }
 
-// Headers names the rate-limit headers; a field left "" sends no such
-// header. The default set (a nil Options.Headers) is
-//
-//	Headers{Limit: "X-RateLimit-Limit", Remaining: "X-RateLimit-Remaining",
-//		Reset: "X-RateLimit-Reset", Policy: "RateLimit-Policy",
-//		RateLimit: "RateLimit", RetryAfter: "Retry-After"}
-//
-// Limit and Remaining carry the numbers of the limit with the least room,
-// Reset the unix second its quota is whole again; Policy and RateLimit
-// follow the IETF RateLimit header fields draft; RetryAfter, sent with
-// refusals only, the seconds to wait. No value is ever negative.
+// Headers names the headers a Limiter sets; "" leaves one out. The
+// default (nil Options.Headers) is X-RateLimit-Limit, -Remaining, -Reset
+// (unix s), RateLimit-Policy, RateLimit (IETF draft) and, on refusals,
+// Retry-After. No value is ever negative.
 type Headers struct {
 	Limit, Remaining, Reset, Policy, RateLimit, RetryAfter string
 }
 
-// Limiter is HTTP middleware that admits a request only when it fits every
-// layer's policy, in one Store call. It is safe for concurrent use.
+// Limiter admits a request only if it fits every layer, in one Store
+// call. It is safe for concurrent use.
 type Limiter struct {
 	opts   Options
 	policy string    // the RateLimit-Policy header
@@ -178,8 +158,7 @@ func (l *Limiter) policyHeader(rules []Rule) string {
 	return strings.Join(items, ", ")
 }
 
-// Policies is the RateLimit-Policy header value of the layers' own
-// policies.
+// Policies is the layers' RateLimit-Policy header value.
 func (l *Limiter) Policies() string { return l.policy }
 
 // Handler wraps next.
@@ -316,8 +295,7 @@ func (l *Limiter) itemOf(res Result, rules []Rule) string {
 	return res.Policy
 }
 
-// Peek reports r's standing under every layer without counting it, for a
-// page that shows the quota left before anything is sent.
+// Peek reports r's standing under every layer, counting nothing.
 func (l *Limiter) Peek(r *http.Request) ([]State, error) {
 	rules, err := l.rules(r)
 	if err != nil || len(rules) == 0 {
@@ -334,8 +312,7 @@ func ceilSeconds(d time.Duration) int64 {
 	return s
 }
 
-// Message is the text of a refusal: "Rate limit exceeded: 3 per 1 minute",
-// with the policy's note in parentheses when it has one.
+// Message is "Rate limit exceeded: 3 per 1 minute (note)".
 func (res Result) Message() string {
 	m := "Rate limit exceeded: " + res.Limit.String()
 	if res.Note != "" {

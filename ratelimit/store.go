@@ -10,14 +10,11 @@ import (
 // MaxLimits is the most (rule, limit) pairs one decision may cover.
 const MaxLimits = 16
 
-// ErrTooManyLimits is returned when a decision would cover more than
-// MaxLimits limits.
+// ErrTooManyLimits is returned for a decision over more than MaxLimits.
 var ErrTooManyLimits = errors.New("ratelimit: too many limits in one decision")
 
-// Policy is a named set of limits, such as "per-client" with 3/minute and
-// 50/day. Name appears in the RateLimit-Policy header and must be a short
-// token; Note, when set, is added to the 429 message in parentheses
-// ("per IP").
+// Policy is a named set of limits, each over a window of its own. Name (a
+// token) names its counters and headers; Note, if set, ends Message.
 type Policy struct {
 	Name   string
 	Note   string
@@ -43,23 +40,17 @@ func (p *Policy) check() error {
 	return nil
 }
 
-// Rule applies a Policy to one key. Stores keep the counters of a rule
-// under its policy name, key and each limit's window (so a policy must not
-// hold two limits with the same window); a caller that wants a later Redis Cluster
-// to keep all keys of one decision in one slot puts a common hash tag in
-// braces into each key ("{a1b2}c3d4").
+// Rule applies a Policy to one key. A store keeps a counter per policy
+// name, key and window.
 type Rule struct {
 	Policy *Policy
 	Key    string
 }
 
-// Result is a Store's decision.
-//
-// When Allowed, Policy, Limit and Remaining describe the limit with the
-// least room left after counting the request. When refused, they describe
-// the limit that keeps the request out longest, Remaining is 0 and
-// RetryAfter is the earliest moment at which every limit admits a request.
-// ResetAfter is the time until that limit's quota is whole again.
+// Result is a Store's decision. Policy, Limit and Remaining describe the
+// limit with the least room left after counting (if Allowed) or the one
+// that keeps the request out longest (Remaining 0, RetryAfter until every
+// limit admits one); ResetAfter is until that limit is whole again.
 type Result struct {
 	Allowed    bool
 	Policy     string
@@ -73,15 +64,12 @@ type Result struct {
 }
 
 // Store makes rate-limit decisions. Allow counts a request under every
-// rule if, and only if, every limit of every rule has room for it; it does
-// so in one atomic step, so concurrent callers (in one process or, for a
-// shared store, in many) never admit more than the limits allow. A request
-// that is refused is not counted. Implementations are safe for concurrent
-// use.
+// rule only if every limit has room, in one atomic step, so concurrent
+// callers never admit more than the limits allow; a refusal counts
+// nothing. Implementations are safe for concurrent use.
 type Store interface {
 	Allow(ctx context.Context, rules []Rule) (Result, error)
-	// Peek reports the standing of every limit of every rule without
-	// counting anything.
+	// Peek reports every limit's standing, counting nothing.
 	Peek(ctx context.Context, rules []Rule) ([]State, error)
 }
 
@@ -94,24 +82,15 @@ type State struct {
 	RetryAfter time.Duration
 }
 
-// Counters is what a store read of one limit's counters before counting
-// the request, the input of Algorithm.Decide:
-//
-//   - SlidingWindow: the previous and the current fixed window's counts,
-//     and the microseconds elapsed in the current window;
-//   - FixedWindow: the current window's count, the microseconds elapsed in
-//     it, and 0;
-//   - SlidingLog: the count in the window, the timestamp whose expiry frees
-//     a slot (the count-Requests'th oldest) and the newest timestamp, in
-//     unix microseconds (0 when there is none).
+// Counters is one limit's state as a store read it before counting, for
+// Decide: SlidingWindow {previous count, current count, µs into the
+// window}; FixedWindow {count, µs into the window, 0}; SlidingLog {count,
+// the timestamp whose expiry frees a slot, the newest} (unix µs, 0: none).
 type Counters [3]int64
 
-// Decide turns the counters a store read for rules at now (unix
-// microseconds) into its decision; cs holds one entry per limit, rule by
-// rule, limit by limit. It is the arithmetic every store of this package
-// shares, exported for stores kept elsewhere (such as Redis, whose script
-// makes the same comparisons) so that all agree to the request. It is
-// safe for concurrent use.
+// Decide is the arithmetic all stores share, so that they agree to the
+// request: it turns cs, one per limit in rule order, read at now (unix µs),
+// into the decision. It is safe for concurrent use.
 func (a Algorithm) Decide(rules []Rule, now int64, cs []Counters) (Result, error) {
 	var owner [MaxLimits]int
 	var us [MaxLimits]usage
@@ -173,20 +152,14 @@ func states(rules []Rule, us []usage, owner []int) []State {
 // Algorithm names how a store counts requests.
 type Algorithm string
 
-// The algorithms. See the README for what each costs.
+// The algorithms: SlidingWindow weighs the previous fixed window's count
+// by its overlap (two counters a key, smooth at edges); FixedWindow is the
+// cheapest but lets twice the limit through across an edge; SlidingLog
+// keeps every admitted request's time: exact, memory grows with the limit.
 const (
-	// SlidingWindow weighs the previous fixed window's count by how much
-	// of it still overlaps the sliding window: two counters per key,
-	// smooth at window edges, an estimate that assumes the previous
-	// window's requests were spread evenly.
 	SlidingWindow Algorithm = "sliding-window"
-	// FixedWindow counts per calendar window (INCR and EXPIRE): the
-	// cheapest, but a client can send twice the limit across a window
-	// edge.
-	FixedWindow Algorithm = "fixed-window"
-	// SlidingLog keeps the time of every admitted request in the window:
-	// exact, with memory that grows with the limit.
-	SlidingLog Algorithm = "sliding-log"
+	FixedWindow   Algorithm = "fixed-window"
+	SlidingLog    Algorithm = "sliding-log"
 )
 
 // ParseAlgorithm checks an algorithm name; "" means SlidingWindow.
