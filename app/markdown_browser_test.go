@@ -379,6 +379,10 @@ func TestBrowserMarkdownRender(t *testing.T) {
 		{"quote", "> a\n> **b**\nlazy", "<blockquote><p>a\n<strong>b</strong>\nlazy</p></blockquote>"},
 		{"rule", "a\n\n---\n\n***", "<p>a</p><hr><hr>"},
 		{"fenced code", "```js\nlet x = 1; // c\n```", `<pre><code class="language-js"><span class="tok-keyword">let</span> x = <span class="tok-number">1</span>; <span class="tok-comment">// c</span></code></pre>`},
+		{"shell code", "```sh\n# c\ngo build; if x; then echo 'a'; fi\n```", `<pre><code class="language-sh"><span class="tok-comment"># c</span>` + "\n" +
+			`go build; <span class="tok-keyword">if</span> x; <span class="tok-keyword">then</span> echo <span class="tok-string">'a'</span>; <span class="tok-keyword">fi</span></code></pre>`},
+		{"unknown language is plain", "```brainfuck\nif 1 // x\n```", `<pre><code class="language-brainfuck">if 1 // x</code></pre>`},
+		{"task list", "- [ ] a\n- [x] b", `<ul><li class="task"><input type="checkbox" disabled="">a</li><li class="task"><input type="checkbox" disabled="" checked="">b</li></ul>`},
 		{"fenced code is text", "~~~html\n<script>alert(1)</script>\n~~~", `<pre><code class="language-html">&lt;script&gt;alert(1)&lt;/script&gt;</code></pre>`},
 		{"unclosed fence while streaming", "```\na <b>", "<pre><code>a &lt;b&gt;</code></pre>"},
 		{"language class is cleaned", "```x\"onload=\"y\n1\n```", `<pre><code class="language-xonloady">1</code></pre>`},

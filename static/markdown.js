@@ -670,36 +670,70 @@ function plain(s) {
 
 // ---------- code highlighting ----------
 
-const HASH_COMMENTS = new Set(['sh', 'bash', 'shell', 'zsh', 'console', 'python', 'py', 'yaml', 'yml', 'toml', 'ini', 'dockerfile', 'ruby', 'rb', 'env', 'dotenv', 'conf', 'nginx', 'makefile', 'make', 'r', 'perl', 'properties']);
-const SLASH_COMMENTS = new Set(['go', 'js', 'javascript', 'mjs', 'ts', 'typescript', 'tsx', 'jsx', 'java', 'c', 'h', 'cpp', 'c++', 'cc', 'cs', 'csharp', 'rust', 'rs', 'kotlin', 'kt', 'swift', 'scala', 'php', 'dart', 'css', 'scss', 'less', 'jsonc', 'json5', 'proto', 'groovy', 'zig']);
-const DASH_COMMENTS = new Set(['sql', 'lua', 'haskell', 'hs']);
-const KEYWORDS = new Set(('break case catch chan class const continue def default defer do elif else enum except export extends false ' +
-  'finally fn for from func function go goto if impl import in interface is lambda let loop match map mod mut new nil none ' +
-  'not null or package pass pub raise range return select self static struct super switch then this throw true try type ' +
-  'typeof undefined use var void while with yield async await fi esac done echo export local readonly True False None ' +
-  'SELECT FROM WHERE INSERT INTO UPDATE DELETE CREATE TABLE AND OR NOT NULL JOIN ON GROUP BY ORDER LIMIT VALUES SET AS').split(' '));
+// Highlighting is light: comments, strings, numbers and keywords, by
+// family of language. A language not listed is plain text.
+const COMMENT = {
+  hash: String.raw`#.*`,
+  slash: String.raw`\/\/.*|\/\*[\s\S]*?(?:\*\/|$)`,
+  dash: String.raw`--.*`,
+  none: '$^', // never matches where a token could start
+};
+const words = (s) => new Set(s.split(' '));
+const FAMILIES = [
+  {
+    names: 'go js javascript mjs ts typescript tsx jsx java c h cpp c++ cc cs csharp rust rs kotlin kt swift scala php dart jsonc json5 proto groovy zig',
+    comment: COMMENT.slash,
+    keywords: words('break case catch chan class const continue default defer do else enum export extends false finally fn for func ' +
+      'function go goto if impl import in instanceof interface let loop map match mod mut new nil null package pub range return ' +
+      'select self static struct super switch this throw true try type typeof undefined use var void while yield async await'),
+  },
+  {
+    names: 'sh bash shell zsh console dockerfile makefile make',
+    comment: COMMENT.hash,
+    keywords: words('if then else elif fi for in do done case esac while until function return export local readonly ' +
+      'FROM RUN COPY ADD CMD ENTRYPOINT ENV ARG WORKDIR EXPOSE USER LABEL'),
+  },
+  {
+    names: 'python py ruby rb',
+    comment: COMMENT.hash,
+    keywords: words('def class return if elif else for while in not and or import from as with try except finally raise pass ' +
+      'lambda yield True False None async await is global nonlocal del assert break continue end do begin rescue module nil true false'),
+  },
+  {
+    names: 'yaml yml toml ini env dotenv conf nginx properties',
+    comment: COMMENT.hash,
+    keywords: words('true false null yes no on off'),
+  },
+  { names: 'json', comment: COMMENT.none, keywords: words('true false null') },
+  {
+    names: 'sql',
+    comment: COMMENT.dash,
+    keywords: words('select from where insert into update delete create table and or not null join on group by order limit values set as'),
+    caseless: true,
+  },
+  { names: 'css scss less', comment: COMMENT.slash, keywords: words('important') },
+];
+const LANGS = new Map();
+for (const f of FAMILIES) for (const name of f.names.split(' ')) LANGS.set(name, f);
 
-// highlighter returns a sticky regular expression for lang's tokens, or
-// null for a language it does not know (the code is then plain text).
-function highlighter(lang) {
-  const l = lang.toLowerCase();
-  let comment;
-  if (HASH_COMMENTS.has(l)) comment = String.raw`#.*`;
-  else if (SLASH_COMMENTS.has(l)) comment = String.raw`\/\/.*|\/\*[\s\S]*?(?:\*\/|$)`;
-  else if (DASH_COMMENTS.has(l)) comment = String.raw`--.*`;
-  else if (l !== 'json') return null;
-  const parts = [
-    comment ? `(${comment})` : '($^)',
-    String.raw`("(?:[^"\\\n]|\\.)*"?|'(?:[^'\\\n]|\\.)*'?|\x60[^\x60]*\x60?)`,
-    String.raw`(\b\d[\d_]*(?:\.\d+)?(?:[eE][+-]?\d+)?\b|\b0[xX][\da-fA-F]+\b)`,
-    String.raw`([A-Za-z_][\w]*)`,
-  ];
-  return new RegExp(parts.join('|'), 'y');
+// tokenRE is the sticky expression of a family's tokens: comment,
+// string, number, word. One is built per family, on first use.
+function tokenRE(family) {
+  if (!family.re) {
+    family.re = new RegExp([
+      `(${family.comment})`,
+      String.raw`("(?:[^"\\\n]|\\.)*"?|'(?:[^'\\\n]|\\.)*'?|\x60[^\x60]*\x60?)`,
+      String.raw`(\b\d[\d_]*(?:\.\d+)?(?:[eE][+-]?\d+)?\b|\b0[xX][\da-fA-F]+\b)`,
+      String.raw`([A-Za-z_][\w]*)`,
+    ].join('|'), 'y');
+  }
+  return family.re;
 }
 
 function highlight(code, lang) {
-  const re = lang && code.length <= MAX_HIGHLIGHT ? highlighter(lang) : null;
-  if (!re) return [document.createTextNode(code)];
+  const family = LANGS.get(lang.toLowerCase());
+  if (!family || code.length > MAX_HIGHLIGHT) return [document.createTextNode(code)];
+  const re = tokenRE(family);
   const out = [];
   let text = '';
   const span = (cls, s) => {
@@ -720,7 +754,7 @@ function highlight(code, lang) {
     if (m[1]) span('tok-comment', m[0]);
     else if (m[2]) span('tok-string', m[0]);
     else if (m[3]) span('tok-number', m[0]);
-    else if (KEYWORDS.has(m[4])) span('tok-keyword', m[0]);
+    else if (family.keywords.has(family.caseless ? m[4].toLowerCase() : m[4])) span('tok-keyword', m[0]);
     else text += m[0];
     i += m[0].length;
   }
@@ -755,6 +789,17 @@ function build(block, refs) {
       if (block.ordered && block.start !== 1) list.start = block.start;
       for (const item of block.items) {
         const li = document.createElement('li');
+        const task = item[0] && item[0].type === 'paragraph' ? /^\[([ xX])\][ \t]+/.exec(item[0].text) : null;
+        if (task) {
+          // A GFM task: "- [x] done" shows a ticked box that cannot be changed.
+          const box = document.createElement('input');
+          box.type = 'checkbox';
+          box.disabled = true;
+          box.defaultChecked = task[1] !== ' ';
+          li.className = 'task';
+          li.append(box);
+          item[0] = { ...item[0], text: item[0].text.slice(task[0].length) };
+        }
         for (const b of item) {
           // A tight list shows its paragraphs without paragraph spacing.
           if (block.tight && b.type === 'paragraph') li.append(...inline(b.text, refs));
