@@ -33,7 +33,7 @@ const (
 	laterMargin = 0.1
 	// unsureCoverage is the share of the question's weight the best
 	// passage must hold for Docs to answer without saying it is unsure.
-	unsureCoverage = 0.5
+	unsureCoverage = 0.3
 )
 
 // blockKind is what a block of Markdown is.
