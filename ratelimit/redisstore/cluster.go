@@ -88,7 +88,7 @@ func slotGroups(rules []ratelimit.Rule, keys []string) [][]int {
 // (requests, window) pair, rule by rule.
 func (s *Store) evalSlots(ctx context.Context, rules []ratelimit.Rule, count bool, keys []string, lims []any, groups [][]int, cs *[ratelimit.MaxLimits]ratelimit.Counters, e evaluation) (evaluation, error) {
 	// first[i] is the index of rule i's first limit.
-	var first [ratelimit.MaxLimits + 1]int
+	first := make([]int, len(rules)+1)
 	for i, r := range rules {
 		first[i+1] = first[i] + len(r.Policy.Limits)
 	}
