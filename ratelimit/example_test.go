@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"time"
 
 	"github.com/smartdocs-go/smartdocs/ratelimit"
@@ -18,7 +20,7 @@ func Example() {
 		Layers: []ratelimit.Layer{
 			{
 				Policy: ratelimit.Policy{Name: "per-key", Limits: []ratelimit.Limit{{Requests: 3, Window: time.Minute}}},
-				Key:    func(r *http.Request) (string, error) { return r.Header.Get("X-API-Key"), nil },
+				Key:    ratelimit.KeyByHeader("X-API-Key"),
 			},
 			{
 				Policy: ratelimit.Policy{Name: "global", Note: "for everyone", Limits: []ratelimit.Limit{{Requests: 100, Window: time.Minute}}},
@@ -34,6 +36,24 @@ func Example() {
 	})))
 	fmt.Println(limiter.Policies())
 	// Output: "per-key";q=3;w=60, "global";q=100;w=60
+}
+
+// The one-liner: 3 requests a minute per client address, in memory. With
+// chi, r.Use(ratelimit.LimitByIP(3, time.Minute)) or
+// r.With(...).Get("/hello", hello) for one route.
+func ExampleLimitByIP() {
+	hello := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "hello") })
+	h := ratelimit.LimitByIP(3, time.Minute)(hello)
+	for i := 0; i < 4; i++ {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", "/hello", nil))
+		fmt.Println(w.Code, w.Header().Get("X-RateLimit-Remaining"), strings.TrimSpace(w.Body.String()))
+	}
+	// Output:
+	// 200 2 hello
+	// 200 1 hello
+	// 200 0 hello
+	// 429 0 Rate limit exceeded: 3 per 1 minute
 }
 
 // A store decides for every layer of a request at once.
