@@ -240,7 +240,7 @@ func ceilMicros(f float64) int64 {
 // decide folds the usages of every (rule, limit) pair into one Result.
 // owner[i] is the index of the rule that usage i belongs to.
 func decide(rules []Rule, us []usage, owner []int) Result {
-	res := Result{Allowed: true, Remaining: -1}
+	res := Result{Allowed: true}
 	best := -1
 	for i, u := range us {
 		if !u.fits {
