@@ -157,10 +157,14 @@ type Versioned interface {
 // DefaultMax is the default of Options.Max.
 const DefaultMax = 100_000
 
-// sweepEvery is how often Run reads the whole store even when its version
-// has not moved: to drop expired bans from it, and to see edits made to
-// the store behind Bans's back.
-const sweepEvery = time.Minute
+// Run reads the whole store even when its version has not moved: at most
+// every sweepEvery when a ban has expired, to drop it from the index and
+// the store; and every fullEvery regardless, to see edits made to the
+// store behind Bans's back (such as an HDEL by hand).
+const (
+	sweepEvery = time.Minute
+	fullEvery  = 10 * time.Minute
+)
 
 // Options configures Bans.
 type Options struct {
@@ -199,6 +203,8 @@ type Bans struct {
 	// loaded tells whether there was one.
 	version int64
 	loaded  bool
+	// lastRead is when the store was last read in full (under mu).
+	lastRead time.Time
 }
 
 // New returns Bans kept in store. Call Refresh (or Run) to load the bans
@@ -317,7 +323,7 @@ func (b *Bans) reload(ctx context.Context, sweep bool) ([]string, error) {
 		return true
 	})
 	b.idx.Store(newIndex(live))
-	b.version, b.loaded = v, versioned
+	b.version, b.loaded, b.lastRead = v, versioned, now
 	return expired, nil
 }
 
@@ -333,30 +339,36 @@ func (b *Bans) drop(ctx context.Context, ids []string) {
 }
 
 // Run refreshes the index every second until ctx ends, so bans made by
-// other instances apply here too, and once a minute reads the whole store
-// regardless of its version, to sweep out expired bans.
+// other instances apply here too. With a Versioned store, a refresh reads
+// the whole store only when it changed; besides, expired bans are swept
+// out within about a minute, and the whole store is read every ten
+// minutes regardless.
 func (b *Bans) Run(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	failing := false
-	last := b.opts.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		sweep := b.opts.Now().Sub(last) >= sweepEvery
-		expired, err := b.reload(ctx, sweep)
+		expired, err := b.reload(ctx, b.sweepDue())
 		b.drop(ctx, expired)
-		if err == nil && sweep {
-			last = b.opts.Now()
-		}
 		if err != nil && !failing && ctx.Err() == nil {
 			b.opts.Logger.Warn("cannot refresh the bans; checking against the last list read", "err", err)
 		}
 		failing = err != nil
 	}
+}
+
+// sweepDue tells Run to read the whole store whatever its version.
+func (b *Bans) sweepDue() bool {
+	now := b.opts.Now()
+	b.mu.Lock()
+	since := now.Sub(b.lastRead)
+	b.mu.Unlock()
+	return since >= fullEvery || since >= sweepEvery && b.idx.Load().expiredBy(now)
 }
 
 // Match returns the ban in force that covers a client at ip whose

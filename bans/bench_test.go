@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"runtime"
 	"testing"
 )
 
@@ -96,4 +97,22 @@ func BenchmarkAdd(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkHeld reports the heap an index of 100,000 bans keeps (B/ban),
+// which the garbage collector walks on every cycle; ns/op is the cost of
+// building it, as a reload does.
+func BenchmarkHeld(b *testing.B) {
+	list := filled(b, 100_000).idx.Load().all()
+	var before, after runtime.MemStats
+	var x *index
+	for b.Loop() {
+		x = nil
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		x = newIndex(list)
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+	}
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(x.n.Load()), "B/ban")
 }

@@ -2,6 +2,7 @@ package bans
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -95,21 +96,24 @@ func TestMatchKinds(t *testing.T) {
 	}
 }
 
-// Two bans on one target: lifting or outliving one leaves the other.
-func TestSameTargetTwice(t *testing.T) {
+// Several bans on one target: the longest answers; lifting one (the
+// newest, or one in the middle) leaves the others, until they end too.
+func TestSameTarget(t *testing.T) {
 	c := &clock{t0}
 	b := New(&MemoryStore{}, Options{Now: c.now})
 	ip := netip.MustParseAddr("203.0.113.9")
-	short := add(t, b, Request{Prefix: "203.0.113.0/24", Duration: "1h"})
-	long := add(t, b, Request{Prefix: "203.0.113.0/24", Duration: "2h"})
+	one := add(t, b, Request{Prefix: "203.0.113.0/24", Duration: "1h"})
+	three := add(t, b, Request{Prefix: "203.0.113.0/24", Duration: "3h"})
+	two := add(t, b, Request{Prefix: "203.0.113.0/24", Duration: "2h"})
 	steps := []struct {
 		advance time.Duration
 		remove  string
 		want    string
 	}{
-		{want: short.ID},
-		{advance: time.Hour, want: long.ID},
-		{remove: long.ID, want: ""},
+		{want: three.ID},
+		{remove: three.ID, want: two.ID},
+		{remove: two.ID, want: one.ID},
+		{advance: time.Hour, want: ""},
 	}
 	for i, s := range steps {
 		c.t = c.t.Add(s.advance)
@@ -443,5 +447,77 @@ func TestRedisVersion(t *testing.T) {
 	all, err := store.All(ctx)
 	if err != nil || len(all) != 0 {
 		t.Errorf("got %+v, %v; want no bans (the version field is not one)", all, err)
+	}
+}
+
+// Run reads the whole store, whatever its version, a minute after a read
+// when a ban has expired since, and ten minutes after one regardless.
+func TestSweepDue(t *testing.T) {
+	c := &clock{t0}
+	b := New(&MemoryStore{}, Options{Now: c.now})
+	if err := b.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		advance time.Duration
+		add     Request
+		due     bool
+	}{
+		{due: false},
+		{advance: time.Minute, due: false}, // nothing has expired
+		{add: Request{IP: "198.51.100.7", Duration: "90s"}, due: false},
+		{advance: 80 * time.Second, due: false}, // it ends in 10s
+		{advance: 10 * time.Second, due: true},  // it has ended
+		{advance: 10 * time.Minute, due: true},
+	}
+	for i, s := range steps {
+		c.t = c.t.Add(s.advance)
+		if s.add != (Request{}) {
+			add(t, b, s.add)
+		}
+		if got := b.sweepDue(); got != s.due {
+			t.Errorf("step %d (at +%v): got due %v, want %v", i, c.t.Sub(t0), got, s.due)
+		}
+	}
+	// What Run does; the read resets the clock.
+	expired, err := b.reload(context.Background(), b.sweepDue())
+	if err != nil || len(expired) != 1 {
+		t.Fatalf("got %v, %v; want the expired ban", expired, err)
+	}
+	b.drop(context.Background(), expired)
+	c.t = c.t.Add(9 * time.Minute)
+	if b.sweepDue() {
+		t.Error("9 minutes after a full read with nothing expired: got due, want not")
+	}
+}
+
+// RedisStore.All pages through the hash: more bans than one HSCAN call
+// returns all arrive, once each.
+func TestRedisAllPages(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	ctx := context.Background()
+	store := NewRedisStore(srv.Client(), "smartdocs:bans")
+	const n = 2*scanCount + 500
+	pipe := srv.Client().Pipeline()
+	for i := range n {
+		ban, _ := Parse(Request{IP: netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}).String()}, t0)
+		ban.ID = fmt.Sprintf("%016x", i)
+		v, _ := json.Marshal(ban)
+		pipe.HSet(ctx, "smartdocs:bans", ban.ID, v)
+	}
+	pipe.HSet(ctx, "smartdocs:bans", "not-a-ban", "{}")
+	if _, err := pipe.Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	all, err := store.All(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, b := range all {
+		ids[b.ID] = true
+	}
+	if len(all) != n || len(ids) != n {
+		t.Errorf("got %d bans (%d distinct), want %d", len(all), len(ids), n)
 	}
 }
