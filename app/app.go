@@ -46,9 +46,9 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	level.UnmarshalText([]byte(cfg.LogLevel))
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(clipHandler{slog.NewJSONHandler(w, opts)}) // logging.go
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(clipHandler{slog.NewTextHandler(w, opts)})
 }
 
 // newApp builds the server from cfg and the program's own additions.

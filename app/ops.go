@@ -25,17 +25,22 @@ import (
 	"github.com/smartdocs-go/smartdocs/metrics"
 	"github.com/smartdocs-go/smartdocs/ratelimit"
 	"github.com/smartdocs-go/smartdocs/ratelimit/redisstore"
+	"github.com/smartdocs-go/smartdocs/refusallog"
 )
 
 // bansKey is the Redis hash that holds the bans.
 const bansKey = "smartdocs:bans"
 
 // ops is the operations side of the app: metrics, the request log's
-// view of each client, analytics, bans and the admin routes.
+// view of each client, the summary of refusals, analytics, bans and the
+// admin routes.
 type ops struct {
-	cfg       config.Config
-	log       *slog.Logger
-	metrics   *metrics.Metrics
+	cfg     config.Config
+	log     *slog.Logger
+	metrics *metrics.Metrics
+	// refused summarizes refusals (rate limit and bans) in the log, in
+	// place of a request line each; metrics still count every one.
+	refused   *refusallog.Summary
 	analytics *analytics.Analytics
 	bans      *bans.Bans
 	keys      *identity.Keys
@@ -46,7 +51,7 @@ type ops struct {
 // newOps starts with the metrics, which the Redis store reports to as it
 // is built; wire does the rest.
 func newOps(cfg config.Config, log *slog.Logger) *ops {
-	return &ops{cfg: cfg, log: log, metrics: metrics.New()}
+	return &ops{cfg: cfg, log: log, metrics: metrics.New(), refused: refusallog.New(refusallog.Options{Logger: log})}
 }
 
 // watchFailover exports the Redis failover's state as metrics.
@@ -67,21 +72,28 @@ func (o *ops) start(ctx context.Context, rdb redis.UniversalClient, keys *identi
 	if rdb != nil {
 		store = bans.NewRedisStore(rdb, bansKey)
 		anOpts.Redis = rdb
+		// go-redis has one logger per process, stderr in its own format
+		// by default; the last app built with Redis takes it.
+		redis.SetLogger(newLibraryLog(o.log, "go-redis", nil)) // logging.go
 	}
 	o.analytics = analytics.New(anOpts)
 	o.bans = bans.New(store, bans.Options{
-		Max:      o.cfg.Ops.BansMax,
-		Logger:   o.log,
-		OnBanned: func(*http.Request, bans.Ban) { o.metrics.Banned() },
+		Max:    o.cfg.Ops.BansMax,
+		Logger: o.log,
+		OnBanned: func(r *http.Request, _ bans.Ban) {
+			o.metrics.Banned()
+			o.summarize(r, "banned")
+		},
 	})
 	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	if err := o.bans.Refresh(rctx); err != nil {
 		o.log.Warn("cannot read the bans yet; retrying every second", "err", err)
 	}
 	cancel()
-	o.wg.Add(2)
+	o.wg.Add(3)
 	go func() { defer o.wg.Done(); o.bans.Run(ctx) }()
 	go func() { defer o.wg.Done(); o.analytics.Run(ctx) }()
+	go func() { defer o.wg.Done(); o.refused.Run(ctx) }()
 }
 
 // guard is what every limited route has in front of its limiter: the
@@ -131,8 +143,9 @@ func (o *ops) close() {
 type client struct {
 	ip netip.Addr
 	// key and tag are the hex parts of the per-client key
-	// ("{tag}key"); ipTag is the per-IP key's.
-	key, tag, ipTag string
+	// ("{tag}key"); ipTag is the per-IP key's; short is what logs show
+	// of key (identity.ShortKey).
+	key, tag, ipTag, short string
 }
 
 type clientCtx struct{}
@@ -149,7 +162,8 @@ func (o *ops) identify(next http.Handler) http.Handler {
 		}
 		if k, err := o.keys.Client(r); err == nil {
 			c.tag, c.key = splitKey(k)
-			handlers.NoteKey(r.Context(), identity.ShortKey(k))
+			c.short = identity.ShortKey(k)
+			handlers.NoteKey(r.Context(), c.short)
 		}
 		if k, err := o.keys.IP(r); err == nil {
 			c.ipTag, _ = splitKey(k)
@@ -175,9 +189,24 @@ func (o *ops) client(r *http.Request) (netip.Addr, []string) {
 	return c.ip, []string{c.key, c.tag, c.ipTag}
 }
 
-// decided is the limiter's OnDecision: metrics and analytics.
+// summarize counts a refusal of r by policy in the refusal summary and
+// leaves r out of the request log.
+func (o *ops) summarize(r *http.Request, policy string) {
+	key := ""
+	if c, _ := r.Context().Value(clientCtx{}).(*client); c != nil {
+		key = c.short
+	}
+	o.refused.Add(key, policy)
+	handlers.Quiet(r.Context())
+}
+
+// decided is the limiter's OnDecision: metrics, analytics and, for a
+// refusal, the refusal summary in place of a request line.
 func (o *ops) decided(r *http.Request, res ratelimit.Result) {
 	o.metrics.Decision(res.Allowed, o.cfg.DryRun, res.Policy)
+	if !res.Allowed && !o.cfg.DryRun {
+		o.summarize(r, res.Policy)
+	}
 	c, _ := r.Context().Value(clientCtx{}).(*client)
 	if o.cfg.DryRun && !res.Allowed {
 		// The request goes through; the log says what enforcing would

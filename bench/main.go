@@ -14,7 +14,12 @@
 //   - ours-redis-2-layers: the same with the app's default per-IP ceiling
 //     (60/minute) as a second layer in the same round trip;
 //   - httprate-memory, httprate-redis (v0.6.0), redis_rate (v10): one
-//     3/minute limit each.
+//     3/minute limit each;
+//   - app-memory, app-redis: what users deploy, the shipped app's whole
+//     handler built by app.NewHandler with default settings (request log
+//     to a file, metrics, refusal summary, analytics, bans, headers);
+//     on the allowed path with RATE_LIMIT raised, so that the docs
+//     engine answers every question.
 //
 // Every limiter keys on the same thing: the app's client resolver and its
 // HMAC of IP and User-Agent. Two paths: rejected (wrk floods as one client)
@@ -120,6 +125,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer rs.stop()
 
+	// The app variants log to a file, as a deployment's stdout ends in
+	// one: every line costs the write it costs there.
+	logs, err := os.Create(filepath.Join(tmp, "app.log"))
+	if err != nil {
+		return err
+	}
+	defer logs.Close()
+
 	scripts, err := writeScripts(tmp)
 	if err != nil {
 		return err
@@ -151,12 +164,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				if err := rs.flush(ctx); err != nil {
 					return err
 				}
-				res, err := measure(ctx, cfg, wrk, scripts[p], rs, v, p)
+				res, err := measure(ctx, cfg, wrk, scripts[p], rs, v, p, logs)
 				if err != nil {
 					return fmt.Errorf("%s, %s path, round %d: %w", v.name, p, round, err)
 				}
 				res.round = round
-				fmt.Fprintf(stdout, "bench: round %d %-8s %-19s %9.0f req/s  p99 %-9v %s\n", round, p, v.name, res.rps, res.p99, res.check())
+				logged := ""
+				if v.whole {
+					logged = fmt.Sprintf("  %d log lines", res.logLines)
+				}
+				fmt.Fprintf(stdout, "bench: round %d %-8s %-19s %9.0f req/s  p99 %-9v %s%s\n", round, p, v.name, res.rps, res.p99, res.check(), logged)
 				results = append(results, res)
 			}
 		}

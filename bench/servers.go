@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"os"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -17,6 +19,7 @@ import (
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/smartdocs-go/smartdocs/app"
 	"github.com/smartdocs-go/smartdocs/identity"
 	"github.com/smartdocs-go/smartdocs/ratelimit"
 	"github.com/smartdocs-go/smartdocs/ratelimit/redisstore"
@@ -44,6 +47,9 @@ type variant struct {
 	// redis says whether the variant needs the Redis server.
 	redis bool
 	build func(ctx context.Context, d deps) (h http.Handler, release func(), stats func() redisStats, err error)
+	// whole says the handler is a whole server with its own router: it
+	// is served as built, not mounted at POST /chat of a bare router.
+	whole bool
 }
 
 // redisStats counts a limiter's work with Redis.
@@ -67,6 +73,12 @@ type deps struct {
 	keyed func(http.Handler) http.Handler
 	key   func(*http.Request) (string, error)
 	ipKey func(*http.Request) (string, error)
+	// path is the path being measured: the app variants raise the limit
+	// for the allowed one.
+	path path
+	// logs receives the app variants' request log, a file as in a
+	// deployment (each line a write to it); nil discards.
+	logs io.Writer
 }
 
 const (
@@ -108,6 +120,8 @@ var variants = []variant{
 	}},
 	{name: "ours-redis", redis: true, build: oursRedis(false)},
 	{name: "ours-redis-2-layers", redis: true, build: oursRedis(true)},
+	{name: "app-memory", whole: true, build: appVariant(false)},
+	{name: "app-redis", redis: true, whole: true, build: appVariant(true)},
 	{name: "httprate-memory", build: func(ctx context.Context, d deps) (http.Handler, func(), func() redisStats, error) {
 		return d.keyed(httprate.LimitBy(perMinute, time.Minute, d.key)(trivial)), func() {}, nil, nil
 	}},
@@ -192,6 +206,38 @@ func oursRedis(perIP bool) func(ctx context.Context, d deps) (http.Handler, func
 		release := func() { fo.Close(); rdb.Close() }
 		stats := func() redisStats { return redisStats{calls: calls.Load(), fallbacks: fo.Stats().Fallbacks} }
 		return h, release, stats, err
+	}
+}
+
+// appVariant serves the shipped app's whole handler, built by the same
+// code as app.Run with default settings (logging, metrics, analytics,
+// bans, security headers around the limiter), in memory or on the bench's
+// Redis. On the allowed path RATE_LIMIT is raised out of reach, so every
+// question is answered by the docs engine.
+func appVariant(withRedis bool) func(ctx context.Context, d deps) (http.Handler, func(), func() redisStats, error) {
+	return func(ctx context.Context, d deps) (http.Handler, func(), func() redisStats, error) {
+		env := map[string]string{}
+		if withRedis {
+			u := url.URL{Scheme: "redis", Host: d.redisAddr}
+			if d.redisPassword != "" {
+				u.User = url.UserPassword("", d.redisPassword)
+			}
+			env["REDIS_URL"] = u.String()
+		}
+		if d.path == allowed {
+			env["RATE_LIMIT"] = "1000000000/minute"
+		}
+		logs := d.logs
+		if logs == nil {
+			logs = io.Discard
+		}
+		ctx, cancel := context.WithCancel(ctx)
+		h, closeApp, err := app.NewHandler(ctx, app.Options{}, func(k string) string { return env[k] }, logs)
+		if err != nil {
+			cancel()
+			return nil, nil, nil, err
+		}
+		return h, func() { cancel(); closeApp() }, nil, nil
 	}
 }
 
@@ -292,10 +338,17 @@ func serve(h http.Handler) (addr string, stop func(), err error) {
 }
 
 // measure runs wrk once against a fresh server of variant v.
-func measure(ctx context.Context, cfg config, wrk, script string, rs *redisServer, v variant, p path) (result, error) {
+func measure(ctx context.Context, cfg config, wrk, script string, rs *redisServer, v variant, p path, logs *os.File) (result, error) {
 	d, err := newDeps(rs.addr, "")
 	if err != nil {
 		return result{}, err
+	}
+	d.path, d.logs = p, logs
+	var logStart int64
+	if logs != nil {
+		if st, err := logs.Stat(); err == nil {
+			logStart = st.Size()
+		}
 	}
 	var h http.Handler
 	release, stats := func() {}, func() redisStats { return redisStats{} }
@@ -314,11 +367,14 @@ func measure(ctx context.Context, cfg config, wrk, script string, rs *redisServe
 	}
 	defer release()
 	var sc statusCount
-	addr, stop, err := serve(sc.wrap(router(h)))
+	if !v.whole {
+		h = router(h)
+	}
+	addr, stop, err := serve(sc.wrap(h))
 	if err != nil {
 		return result{}, err
 	}
-	defer stop()
+	defer func() { stop() }()
 	before := stats()
 	res, err := runWrk(ctx, wrk, script, "http://"+addr+"/chat", cfg)
 	if err != nil {
@@ -329,5 +385,32 @@ func measure(ctx context.Context, cfg config, wrk, script string, rs *redisServe
 	after := stats()
 	res.redisCalls, res.fallbacks = after.calls-before.calls, after.fallbacks-before.fallbacks
 	res.redis = v.redis
+	if logs != nil && v.whole {
+		stop()
+		stop = func() {}
+		res.logBytes, res.logLines = countLines(logs, logStart)
+	}
 	return res, nil
+}
+
+// countLines counts the bytes and lines written to f since offset.
+func countLines(f *os.File, offset int64) (bytes, lines int64) {
+	st, err := f.Stat()
+	if err != nil {
+		return 0, 0
+	}
+	buf := make([]byte, 64<<10)
+	for off := offset; off < st.Size(); {
+		n, err := f.ReadAt(buf, off)
+		for _, c := range buf[:n] {
+			if c == '\n' {
+				lines++
+			}
+		}
+		off += int64(n)
+		if err != nil {
+			break
+		}
+	}
+	return st.Size() - offset, lines
 }

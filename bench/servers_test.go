@@ -26,7 +26,7 @@ func BenchmarkHandler(b *testing.B) {
 	}
 	for _, p := range paths {
 		for _, v := range variants {
-			if v.redis && (srv == nil || p == allowed || v.name == "httprate-redis" || v.name == "redis_rate") {
+			if v.redis && (srv == nil || p == allowed || v.name == "httprate-redis" || v.name == "redis_rate") || v.whole && p == allowed {
 				continue
 			}
 			b.Run(string(p)+"/"+v.name, func(b *testing.B) {
@@ -38,6 +38,7 @@ func BenchmarkHandler(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
+				d.path = p
 				h := http.Handler(trivial)
 				var stats func() redisStats
 				if v.name != "bare-chi" || p == rejected {
@@ -48,7 +49,9 @@ func BenchmarkHandler(b *testing.B) {
 					defer release()
 					h, stats = built, s
 				}
-				h = router(h)
+				if !v.whole {
+					h = router(h)
+				}
 				body := `{"question":"How does the rate limiter work?"}`
 				r := httptest.NewRequest(http.MethodPost, "/chat", strings.NewReader(body))
 				r.RemoteAddr = "127.0.0.1:40000"

@@ -75,6 +75,9 @@ type result struct {
 	// Redis during the run, fallbacks how many decisions it made without
 	// Redis because Redis was too slow.
 	redisCalls, fallbacks int64
+	// logBytes and logLines are what the app variants wrote to their log
+	// during the run.
+	logBytes, logLines int64
 }
 
 // check says whether the run answered as its path says it should: on the
