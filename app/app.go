@@ -22,6 +22,7 @@ import (
 	"github.com/smartdocs-go/smartdocs/docs"
 	"github.com/smartdocs-go/smartdocs/handlers"
 	"github.com/smartdocs-go/smartdocs/identity"
+	"github.com/smartdocs-go/smartdocs/internal/connlimit"
 	"github.com/smartdocs-go/smartdocs/ratelimit"
 	"github.com/smartdocs-go/smartdocs/static"
 )
@@ -98,6 +99,8 @@ func newApp(ctx context.Context, cfg config.Config, opts Options, stdout io.Writ
 	if err != nil {
 		return nil, err
 	}
+	peeks := newPeekCache(chatLimiter.Peek, id.peekKey) // reads.go
+	lim.changed = peeks.forget
 	models, err := engines(cfg.Models, a.docs, opts.Engines, a.log) // engines.go
 	if err != nil {
 		return nil, err
@@ -111,10 +114,13 @@ func newApp(ctx context.Context, cfg config.Config, opts Options, stdout io.Writ
 		WhoAmI:        id.whoami(),
 		KeyError:      writeTokenError,
 		Limit:         lim.middleware,
-		Peek:          chatLimiter.Peek,
+		Peek:          peeks.Peek,
 		LimiterHealth: health,
 		Static:        static.FS,
 		Extra:         opts.Routes,
+
+		AnswerMaxDuration: cfg.Server.AnswerMaxDuration,
+		AnswerMaxBytes:    cfg.Server.AnswerMaxBytes,
 	}
 	if err := a.ops.deps(&d, chatLimiter.Policies()); err != nil {
 		return nil, err
@@ -157,6 +163,27 @@ func (a *app) serve(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listen on PORT=%d: %w", a.cfg.Port, err)
 	}
+	conns, err := a.limitConns(ln)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	return a.serveOn(ctx, conns)
+}
+
+// limitConns bounds the connections ln holds open to MAX_CONNECTIONS: a
+// client that opens connections and never finishes a request would
+// otherwise grow the server until descriptors or memory run out.
+func (a *app) limitConns(ln net.Listener) (*connlimit.Listener, error) {
+	l, err := connlimit.New(ln, connlimit.Options{Max: a.cfg.Server.MaxConnections, Logger: a.log.With("variable", "MAX_CONNECTIONS")})
+	if err != nil {
+		return nil, fmt.Errorf("config: MAX_CONNECTIONS=%d: %w", a.cfg.Server.MaxConnections, err)
+	}
+	return l, nil
+}
+
+// serveOn serves on ln until ctx ends, then drains.
+func (a *app) serveOn(ctx context.Context, ln *connlimit.Listener) error {
 	srv := &http.Server{
 		Handler:           a.handler,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -165,6 +192,7 @@ func (a *app) serve(ctx context.Context) error {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    256 << 10,
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		ConnState:         ln.ConnState,
 	}
 	a.watchReload(ctx)
 	if err := a.ops.serveMetrics(ctx); err != nil {
@@ -172,7 +200,7 @@ func (a *app) serve(ctx context.Context) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	a.log.Info("listening", "addr", ln.Addr().String(), "url", fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port), "store", storeName(a.cfg))
+	a.log.Info("listening", "addr", ln.Addr().String(), "url", fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port), "store", storeName(a.cfg), "max_connections", a.cfg.Server.MaxConnections)
 	select {
 	case err := <-errc:
 		return err

@@ -28,6 +28,9 @@ type limits struct {
 	id    *clientID
 	ops   *ops
 	log   *slog.Logger
+	// changed, when set, hears each decision of a limit other than
+	// readsLimit: the client's standing moved (the peek cache, reads.go).
+	changed func(r *http.Request)
 	// refused answers every limiter's refusals the Python original's way.
 	refused refusals
 
@@ -53,6 +56,9 @@ func (l *limits) middleware(name string, opts ...handlers.LimitOption) func(http
 		return func(next http.Handler) http.Handler { return next }
 	}
 	return func(next http.Handler) http.Handler {
+		if slices.Contains(opts, handlers.NoBans) {
+			return l.ops.identify(lim.Handler(next))
+		}
 		return l.ops.guard(lim.Handler(next))
 	}
 }
@@ -100,7 +106,7 @@ func (l *limits) limiter(name string, opts []handlers.LimitOption) (*ratelimit.L
 		Store:      l.store,
 		Layers:     layers,
 		DryRun:     l.cfg.DryRun,
-		OnDecision: l.ops.decided,
+		OnDecision: l.decided(name),
 		OnLimited:  l.refused.write,
 		OnError: func(w http.ResponseWriter, r *http.Request, err error) {
 			if writeTokenError(w, err) {

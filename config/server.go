@@ -25,6 +25,10 @@ type Server struct {
 	AnswerMaxBytes int64
 }
 
+// DefaultReadLimit is RATE_LIMIT_READS' default, the limit of GET
+// /limits per client (see handlers.Limits).
+const DefaultReadLimit = "60/minute"
+
 // Defaults and ranges of the Server settings, as .env.example and the
 // README list them.
 const (

@@ -20,7 +20,8 @@ type quota struct {
 
 // handleLimits serves GET /limits: the caller's standing under every
 // limit of every layer, read without counting anything, for the page to
-// show before the first question. It is not rate limited itself.
+// show before the first question. Its route has a limit of its own
+// (RATE_LIMIT_READS), since each read costs the store a call.
 func handleLimits(d Deps) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		states, err := d.Peek(r)

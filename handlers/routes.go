@@ -17,6 +17,7 @@ import (
 func Limits() []config.RouteLimit {
 	return []config.RouteLimit{
 		{Name: "chat", Var: "RATE_LIMIT", Default: config.DefaultRateLimit},
+		{Name: "reads", Var: "RATE_LIMIT_READS", Default: config.DefaultReadLimit},
 	}
 }
 
@@ -46,8 +47,12 @@ func routes(d Deps) http.Handler {
 	r.With(d.Limit("chat")).Post("/chat", handleChat(d))
 	r.With(d.Limit("chat")).Post("/api/chat", handleChat(d))
 
+	// GET /limits reads the counters (a Redis call each, less the app's
+	// short cache): a limit of its own, out of the global budget so that
+	// reading never spends what questions need, and open to a banned
+	// client, who may still read its standing.
 	if d.Peek != nil {
-		r.Get("/limits", handleLimits(d))
+		r.With(d.Limit("reads", NoGlobal, NoBans)).Get("/limits", handleLimits(d))
 	}
 	if d.Metrics != nil {
 		r.Method(http.MethodGet, "/metrics", d.Metrics)

@@ -118,4 +118,7 @@ const (
 	NoPerIP LimitOption = iota + 1
 	// NoGlobal keeps the route out of the global budget (RATE_LIMIT_GLOBAL).
 	NoGlobal
+	// NoBans keeps the route open to banned clients: GET /limits, where a
+	// banned client still reads its standing.
+	NoBans
 )
