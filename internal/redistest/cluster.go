@@ -2,6 +2,7 @@ package redistest
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"os/exec"
 	"strconv"
@@ -23,6 +24,7 @@ type Cluster struct {
 	cli     string
 	pass    string
 	clients map[*Server]*redis.Client
+	tls     *tlsFiles // nil: plain TCP
 }
 
 // StartCluster starts three cluster-enabled servers, joins them into one
@@ -32,11 +34,25 @@ type Cluster struct {
 // several cases shares one across its subtests.
 func StartCluster(t testing.TB) *Cluster {
 	t.Helper()
+	return startCluster(t, nil)
+}
+
+// StartClusterTLS is StartCluster with every node speaking TLS only, to
+// clients and on the cluster bus, with a certificate of a CA made for the
+// test: URL is rediss://, and TLS is the client configuration that trusts
+// the CA.
+func StartClusterTLS(t testing.TB) *Cluster {
+	t.Helper()
+	return startCluster(t, newTLSFiles(t))
+}
+
+func startCluster(t testing.TB, tf *tlsFiles) *Cluster {
+	t.Helper()
 	bin := need(t, "redis-server")
-	c := &Cluster{t: t, cli: need(t, "redis-cli"), pass: newPassword(), clients: map[*Server]*redis.Client{}}
+	c := &Cluster{t: t, cli: need(t, "redis-cli"), pass: newPassword(), clients: map[*Server]*redis.Client{}, tls: tf}
 	for range 3 {
 		bus := freePort(t)
-		c.Nodes = append(c.Nodes, start(t, bin, Options{}, c.pass,
+		c.Nodes = append(c.Nodes, startTLS(t, bin, Options{}, c.pass, tf,
 			"--cluster-enabled", "yes",
 			"--cluster-config-file", "nodes.conf",
 			// The bus port is chosen, not the default port+10000,
@@ -60,7 +76,11 @@ func (c *Cluster) redisCLI(args ...string) string {
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, c.cli, append([]string{"-a", c.pass, "--no-auth-warning"}, args...)...)
+	pre := []string{"-a", c.pass, "--no-auth-warning"}
+	if c.tls != nil {
+		pre = append(pre, "--tls", "--cacert", c.tls.ca)
+	}
+	cmd := exec.CommandContext(ctx, c.cli, append(pre, args...)...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		c.t.Fatalf("redis-cli %s: %v\n%s", strings.Join(args, " "), err, out)
@@ -127,10 +147,14 @@ func (c *Cluster) Addrs() []string {
 }
 
 // URL is the cluster in redis.ParseClusterURL's form, password included:
-// redis://:pass@node1?addr=node2&addr=node3.
+// redis://:pass@node1?addr=node2&addr=node3 (rediss:// over TLS).
 func (c *Cluster) URL() string {
 	var b strings.Builder
-	b.WriteString("redis://:" + c.pass + "@" + c.Nodes[0].Addr())
+	scheme := "redis"
+	if c.tls != nil {
+		scheme = "rediss"
+	}
+	b.WriteString(scheme + "://:" + c.pass + "@" + c.Nodes[0].Addr())
 	for i, n := range c.Nodes[1:] {
 		if i == 0 {
 			b.WriteByte('?')
@@ -142,12 +166,21 @@ func (c *Cluster) URL() string {
 	return b.String()
 }
 
+// TLS is the client configuration that reaches a TLS cluster (trusting
+// the test's CA), nil for a plain one.
+func (c *Cluster) TLS() *tls.Config {
+	if c.tls == nil {
+		return nil
+	}
+	return c.tls.client
+}
+
 // Password is the password every node requires.
 func (c *Cluster) Password() string { return c.pass }
 
 // Client returns a cluster client, closed when the test ends.
 func (c *Cluster) Client() *redis.ClusterClient {
-	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs(), Password: c.pass, ContextTimeoutEnabled: true})
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs(), Password: c.pass, TLSConfig: c.TLS(), ContextTimeoutEnabled: true})
 	c.t.Cleanup(func() { rdb.Close() })
 	return rdb
 }

@@ -12,6 +12,7 @@ package redistest
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -31,6 +32,10 @@ type Options struct {
 	// AppendOnly turns on the append-only file, so that data survives a
 	// restart.
 	AppendOnly bool
+	// TLS makes the server speak TLS only, with a certificate of a CA
+	// made for the test: URL is rediss://, and TLS is the client
+	// configuration that trusts the CA.
+	TLS bool
 }
 
 // Server is a redis-server process owned by one test.
@@ -43,6 +48,9 @@ type Server struct {
 	cmd  *exec.Cmd
 	// args are added to every start: a cluster node's settings.
 	args []string
+	// tls, when set, makes the server speak TLS only, on Port, with a
+	// certificate of the test's own CA.
+	tls *tlsFiles
 	// pass keeps other tests' clients out: a port freed by Stop can be
 	// taken by another test's server before Restart, and a client (or a
 	// failover probe) must not mistake that server for this one.
@@ -61,14 +69,25 @@ func Installed() bool {
 // Start starts a redis-server for t and registers its shutdown.
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
-	return start(t, need(t, "redis-server"), opts, newPassword())
+	bin := need(t, "redis-server")
+	if opts.TLS {
+		return startTLS(t, bin, opts, newPassword(), newTLSFiles(t))
+	}
+	return start(t, bin, opts, newPassword())
 }
 
 // start starts a server that requires pass, with args added to its
 // command line.
 func start(t testing.TB, bin string, opts Options, pass string, args ...string) *Server {
 	t.Helper()
-	s := &Server{t: t, opts: opts, bin: bin, dir: t.TempDir(), Port: freePort(t), pass: pass, args: args}
+	return startTLS(t, bin, opts, pass, nil, args...)
+}
+
+// startTLS is start for a server that speaks TLS only, with tf's
+// certificate, when tf is not nil.
+func startTLS(t testing.TB, bin string, opts Options, pass string, tf *tlsFiles, args ...string) *Server {
+	t.Helper()
+	s := &Server{t: t, opts: opts, bin: bin, dir: t.TempDir(), Port: freePort(t), pass: pass, args: args, tls: tf}
 	s.start()
 	t.Cleanup(s.Stop)
 	return s
@@ -112,7 +131,17 @@ func (s *Server) start() {
 	} else {
 		extra = append(extra, "--appendonly", "no")
 	}
-	cmd, err := Launch(s.bin, s.Port, s.dir, s.pass, append(extra, s.args...)...)
+	logfile := filepath.Join(s.dir, "redis.log")
+	args := append(serverArgs(s.Port, s.dir, logfile, s.pass), extra...)
+	args = append(args, s.args...)
+	var client *tls.Config
+	if s.tls != nil {
+		client = s.tls.client
+		args = append(args, "--port", "0", "--tls-port", strconv.Itoa(s.Port),
+			"--tls-cert-file", s.tls.cert, "--tls-key-file", s.tls.key, "--tls-ca-cert-file", s.tls.ca,
+			"--tls-auth-clients", "no", "--tls-cluster", "yes", "--tls-replication", "yes")
+	}
+	cmd, err := launch(s.bin, s.Port, logfile, s.pass, client, args)
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -126,17 +155,22 @@ func (s *Server) start() {
 // and so does a command that measures against a real server.
 func Launch(bin string, port int, dir, pass string, extra ...string) (*exec.Cmd, error) {
 	logfile := filepath.Join(dir, "redis.log")
+	return launch(bin, port, logfile, pass, nil, append(serverArgs(port, dir, logfile, pass), extra...))
+}
+
+func serverArgs(port int, dir, logfile, pass string) []string {
 	args := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
 		"--save", "", "--daemonize", "no", "--logfile", logfile}
 	if pass != "" {
 		args = append(args, "--requirepass", pass)
 	}
-	return launch(bin, port, logfile, pass, append(args, extra...))
+	return args
 }
 
 // launch runs bin with args and waits up to 10s until 127.0.0.1:port
-// answers PING (after AUTH pass, when pass is not empty).
-func launch(bin string, port int, logfile, pass string, args []string) (*exec.Cmd, error) {
+// answers PING (after AUTH pass, when pass is not empty), over TLS with
+// tlsConf when it is not nil.
+func launch(bin string, port int, logfile, pass string, tlsConf *tls.Config, args []string) (*exec.Cmd, error) {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	cmd := exec.Command(bin, args...)
 	if err := cmd.Start(); err != nil {
@@ -150,7 +184,15 @@ func launch(bin string, port int, logfile, pass string, args []string) (*exec.Cm
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+		var c net.Conn
+		var err error
+		d := &net.Dialer{Timeout: 200 * time.Millisecond}
+		if tlsConf != nil {
+			c, err = tls.DialWithDialer(d, "tcp", addr, tlsConf)
+		} else {
+			c, err = d.Dial("tcp", addr)
+		}
+		if err == nil {
 			c.SetDeadline(time.Now().Add(time.Second))
 			io.WriteString(c, hello)
 			got := make([]byte, len(want))
@@ -173,15 +215,29 @@ func launch(bin string, port int, logfile, pass string, args []string) (*exec.Cm
 // Addr is the server's host:port.
 func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port)) }
 
-// URL is the server's redis:// URL, password included.
-func (s *Server) URL() string { return "redis://:" + s.pass + "@" + s.Addr() + "/0" }
+// URL is the server's redis:// URL (rediss:// over TLS), password included.
+func (s *Server) URL() string {
+	if s.tls != nil {
+		return "rediss://:" + s.pass + "@" + s.Addr() + "/0"
+	}
+	return "redis://:" + s.pass + "@" + s.Addr() + "/0"
+}
+
+// TLS is the client configuration that reaches a TLS server (trusting
+// the test's CA), nil for a plain one.
+func (s *Server) TLS() *tls.Config {
+	if s.tls == nil {
+		return nil
+	}
+	return s.tls.client
+}
 
 // Password is the server's password (AUTH).
 func (s *Server) Password() string { return s.pass }
 
 // Client returns a client for the server, closed when the test ends.
 func (s *Server) Client() *redis.Client {
-	c := redis.NewClient(&redis.Options{Addr: s.Addr(), Password: s.pass, ContextTimeoutEnabled: true})
+	c := redis.NewClient(&redis.Options{Addr: s.Addr(), Password: s.pass, TLSConfig: s.TLS(), ContextTimeoutEnabled: true})
 	s.t.Cleanup(func() { c.Close() })
 	return c
 }

@@ -2,7 +2,11 @@ package redistest
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // TestCluster checks the cluster helper: three masters share the slots
@@ -77,5 +81,32 @@ func TestSentinel(t *testing.T) {
 	}
 	if err := rdb.Set(ctx, "y", "2", 0).Err(); err != nil {
 		t.Errorf("set through sentinel after the master was killed: %v", err)
+	}
+}
+
+// TestClusterTLS checks the TLS cluster helper: the nodes speak TLS only,
+// a client that trusts the test's CA reaches every master through the
+// cluster, and a plain client gets nowhere.
+func TestClusterTLS(t *testing.T) {
+	c := StartClusterTLS(t)
+	ctx := context.Background()
+	if !strings.HasPrefix(c.URL(), "rediss://") {
+		t.Errorf("URL: got %s, want rediss://", c.URL())
+	}
+	rdb := c.Client()
+	for i := range 100 {
+		if err := rdb.Set(ctx, fmt.Sprintf("k%d", i), i, 0).Err(); err != nil {
+			t.Fatalf("set over TLS: %v", err)
+		}
+	}
+	for i, k := range c.Keys(ctx) {
+		if k == 0 {
+			t.Errorf("master %d holds no key; want keys on every master", i)
+		}
+	}
+	plain := redis.NewClient(&redis.Options{Addr: c.Nodes[0].Addr(), Password: c.Password(), MaxRetries: -1})
+	defer plain.Close()
+	if err := plain.Ping(ctx).Err(); err == nil {
+		t.Error("a plain client reached a TLS node")
 	}
 }
