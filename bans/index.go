@@ -27,14 +27,14 @@ import (
 type index struct {
 	n atomic.Int64 // bans held, expired ones not yet swept included
 
-	mu   sync.RWMutex
-	bans []Ban   // by slot; a free slot has ID ""
-	next []int32 // the next slot with the same target, or -1
-	free []int32 // free slots
-	byID map[string]int32
-	ips  map[[16]byte]int32 // address → first slot
-	nets map[netKey]int32   // masked range → first slot
-	keys map[keyKey]int32   // hex prefix → first slot
+	mu    sync.RWMutex
+	slots [][]slot // in chunks, so that growing never copies the bans
+	used  int32    // slots handed out
+	free  []int32  // free slots
+	byID  map[string]int32
+	ips   map[[16]byte]int32 // address → first slot
+	nets  map[netKey]int32   // masked range → first slot
+	keys  map[keyKey]int32   // hex prefix → first slot
 	// Which prefix lengths (v4, v6) and key lengths some ban uses. A
 	// length stays marked after its last ban goes; that costs one missed
 	// look-up per request until the next reload.
@@ -44,6 +44,18 @@ type index struct {
 	// early sweep.
 	soonest int64
 }
+
+// slot holds one ban; a free slot has ID "".
+type slot struct {
+	ban  Ban
+	next int32 // the next slot with the same target, or -1
+}
+
+// chunk is how many slots are allocated at once. Adding a ban then holds
+// the write lock for a bounded time, never for a copy of the whole list.
+const chunk = 1024
+
+func (x *index) at(n int32) *slot { return &x.slots[n/chunk][n%chunk] }
 
 type netKey struct {
 	addr [16]byte
@@ -64,8 +76,6 @@ func toKey(s string) keyKey {
 
 func newIndex(list []Ban) *index {
 	x := &index{
-		bans: make([]Ban, 0, len(list)),
-		next: make([]int32, 0, len(list)),
 		byID: make(map[string]int32, len(list)),
 		ips:  map[[16]byte]int32{},
 		nets: map[netKey]int32{},
@@ -109,7 +119,7 @@ func targetOf(b Ban) (target, bool) {
 	return target{}, false
 }
 
-// head returns the first slot filed under t and where to change it.
+// head returns the first slot filed under t, if any.
 func (x *index) head(t target) (int32, bool) {
 	switch {
 	case t.ip != nil:
@@ -123,25 +133,25 @@ func (x *index) head(t target) (int32, bool) {
 	return s, ok
 }
 
-func (x *index) setHead(t target, slot int32) {
+func (x *index) setHead(t target, first int32) {
 	switch {
 	case t.ip != nil:
-		if slot < 0 {
+		if first < 0 {
 			delete(x.ips, *t.ip)
 		} else {
-			x.ips[*t.ip] = slot
+			x.ips[*t.ip] = first
 		}
 	case t.net != nil:
-		if slot < 0 {
+		if first < 0 {
 			delete(x.nets, *t.net)
 		} else {
-			x.nets[*t.net] = slot
+			x.nets[*t.net] = first
 		}
 	default:
-		if slot < 0 {
+		if first < 0 {
 			delete(x.keys, *t.key)
 		} else {
-			x.keys[*t.key] = slot
+			x.keys[*t.key] = first
 		}
 	}
 }
@@ -158,22 +168,24 @@ func (x *index) add(b Ban) {
 	if _, dup := x.byID[b.ID]; dup {
 		return
 	}
-	var slot int32
-	if n := len(x.free); n > 0 {
-		slot = x.free[n-1]
-		x.free = x.free[:n-1]
+	var n int32
+	if f := len(x.free); f > 0 {
+		n = x.free[f-1]
+		x.free = x.free[:f-1]
 	} else {
-		slot = int32(len(x.bans))
-		x.bans = append(x.bans, Ban{})
-		x.next = append(x.next, -1)
+		if x.used%chunk == 0 {
+			x.slots = append(x.slots, make([]slot, chunk))
+		}
+		n = x.used
+		x.used++
 	}
-	x.bans[slot] = b
-	x.next[slot] = -1
+	s := x.at(n)
+	s.ban, s.next = b, -1
 	if first, ok := x.head(t); ok {
-		x.next[slot] = first
+		s.next = first
 	}
-	x.setHead(t, slot)
-	x.byID[b.ID] = slot
+	x.setHead(t, n)
+	x.byID[b.ID] = n
 	if b.Until != nil {
 		x.soonest = min(x.soonest, b.Until.UnixNano())
 	}
@@ -192,25 +204,25 @@ func (x *index) add(b Ban) {
 func (x *index) remove(id string) bool {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	slot, ok := x.byID[id]
+	n, ok := x.byID[id]
 	if !ok {
 		return false
 	}
-	t, _ := targetOf(x.bans[slot])
-	first, _ := x.head(t)
-	if first == slot {
-		x.setHead(t, x.next[slot])
+	gone := x.at(n)
+	t, _ := targetOf(gone.ban)
+	if first, _ := x.head(t); first == n {
+		x.setHead(t, gone.next)
 	} else {
-		for s := first; s >= 0; s = x.next[s] {
-			if x.next[s] == slot {
-				x.next[s] = x.next[slot]
+		for s := first; s >= 0; s = x.at(s).next {
+			if x.at(s).next == n {
+				x.at(s).next = gone.next
 				break
 			}
 		}
 	}
 	delete(x.byID, id)
-	x.bans[slot] = Ban{}
-	x.free = append(x.free, slot)
+	*gone = slot{}
+	x.free = append(x.free, n)
 	x.n.Add(-1)
 	return true
 }
@@ -218,11 +230,11 @@ func (x *index) remove(id string) bool {
 // active returns, of the bans in the chain from slot that are in force
 // at now, the one that lasts longest, so that a refusal tells the real
 // end of the ban.
-func (x *index) active(slot int32, ok bool, now time.Time) (Ban, bool) {
+func (x *index) active(n int32, ok bool, now time.Time) (Ban, bool) {
 	var best Ban
 	found := false
-	for ; ok && slot >= 0; slot = x.next[slot] {
-		b := x.bans[slot]
+	for ; ok && n >= 0; n = x.at(n).next {
+		b := x.at(n).ban
 		if !b.Active(now) {
 			continue
 		}
@@ -240,8 +252,8 @@ func (x *index) match(ip netip.Addr, keys []string, now time.Time) (Ban, bool) {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	if ip.IsValid() {
-		slot, ok := x.ips[ip.As16()]
-		if b, ok := x.active(slot, ok, now); ok {
+		first, ok := x.ips[ip.As16()]
+		if b, ok := x.active(first, ok, now); ok {
 			return b, true
 		}
 		lens := &x.v6
@@ -253,8 +265,8 @@ func (x *index) match(ip netip.Addr, keys []string, now time.Time) (Ban, bool) {
 			if err != nil {
 				continue
 			}
-			slot, ok := x.nets[netKey{addr: p.Addr().As16(), bits: uint8(n), v4: ip.Is4()}]
-			if b, ok := x.active(slot, ok, now); ok {
+			first, ok := x.nets[netKey{addr: p.Addr().As16(), bits: uint8(n), v4: ip.Is4()}]
+			if b, ok := x.active(first, ok, now); ok {
 				return b, true
 			}
 		}
@@ -264,8 +276,8 @@ func (x *index) match(ip netip.Addr, keys []string, now time.Time) (Ban, bool) {
 			if len(k) < n {
 				continue
 			}
-			slot, ok := x.keys[toKey(k[:n])]
-			if b, ok := x.active(slot, ok, now); ok {
+			first, ok := x.keys[toKey(k[:n])]
+			if b, ok := x.active(first, ok, now); ok {
 				return b, true
 			}
 		}
@@ -285,9 +297,11 @@ func (x *index) all() []Ban {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	out := make([]Ban, 0, len(x.byID))
-	for _, b := range x.bans {
-		if b.ID != "" {
-			out = append(out, b)
+	for _, c := range x.slots {
+		for _, s := range c {
+			if s.ban.ID != "" {
+				out = append(out, s.ban)
+			}
 		}
 	}
 	return out
