@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -111,6 +113,47 @@ func TestLibraryLog(t *testing.T) {
 		}
 		if i == 2 && !strings.Contains(got[0], `"lines_suppressed_before":1995`) {
 			t.Errorf("step 2: first line %s, want the 1995 lines held back counted", got[0])
+		}
+	}
+}
+
+// While Redis is down, go-redis's own lines come through our logger in our
+// format (JSON here), a bounded number of them.
+func TestRedisLogsThroughOurLogger(t *testing.T) {
+	_, _, logs := opsApp(t, map[string]string{"REDIS_URL": "redis://127.0.0.1:1"})
+	var lines int
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if !strings.Contains(line, "go-redis") {
+			continue
+		}
+		lines++
+		var v struct{ Level, Msg, From, Line string }
+		if err := json.Unmarshal([]byte(line), &v); err != nil || v.Msg != "library" || v.From != "go-redis" || !strings.Contains(v.Line, "connection refused") {
+			t.Errorf("got %s, want a JSON library line from go-redis naming the refused connection", line)
+		}
+	}
+	if lines == 0 || lines > libraryBurst {
+		t.Errorf("got %d go-redis lines in the log, want 1 to %d:\n%s", lines, libraryBurst, logs)
+	}
+}
+
+// An unauthenticated DELETE /admin/bans/<100 KB id> is refused with a
+// warning of ordinary length.
+func TestAdminWarningClipped(t *testing.T) {
+	_, a, logs := opsApp(t, map[string]string{"ADMIN_TOKEN": opsToken})
+	start := len(logs.String())
+	w := httptest.NewRecorder()
+	a.handler.ServeHTTP(w, httptest.NewRequest(http.MethodDelete, "/admin/bans/"+strings.Repeat("a", 100<<10), nil))
+	if w.Code != http.StatusUnauthorized && w.Code != http.StatusForbidden {
+		t.Fatalf("got status %d, want 401 or 403", w.Code)
+	}
+	got := strings.TrimSpace(logs.String()[start:])
+	if !strings.Contains(got, "wrong or missing token") {
+		t.Fatalf("got log %.300q, want the admin's warning", got)
+	}
+	for _, line := range strings.Split(got, "\n") {
+		if len(line) > 1000 {
+			t.Errorf("got a log line of %d bytes, want at most 1000: %.300s", len(line), line)
 		}
 	}
 }

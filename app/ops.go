@@ -51,6 +51,12 @@ type ops struct {
 // newOps starts with the metrics, which the Redis store reports to as it
 // is built; wire does the rest.
 func newOps(cfg config.Config, log *slog.Logger) *ops {
+	if cfg.Redis != nil {
+		// go-redis has one logger per process, writing to stderr in its
+		// own format by default; the last app built with Redis takes it,
+		// before the first connection is tried.
+		redis.SetLogger(newLibraryLog(log, "go-redis", nil)) // logging.go
+	}
 	return &ops{cfg: cfg, log: log, metrics: metrics.New(), refused: refusallog.New(refusallog.Options{Logger: log})}
 }
 
@@ -72,9 +78,6 @@ func (o *ops) start(ctx context.Context, rdb redis.UniversalClient, keys *identi
 	if rdb != nil {
 		store = bans.NewRedisStore(rdb, bansKey)
 		anOpts.Redis = rdb
-		// go-redis has one logger per process, stderr in its own format
-		// by default; the last app built with Redis takes it.
-		redis.SetLogger(newLibraryLog(o.log, "go-redis", nil)) // logging.go
 	}
 	o.analytics = analytics.New(anOpts)
 	o.bans = bans.New(store, bans.Options{
