@@ -26,7 +26,7 @@ type served struct {
 	logs  *syncLog
 }
 
-func serveApp(t *testing.T, vars map[string]string, opts Options) *served {
+func serveApp(t testing.TB, vars map[string]string, opts Options) *served {
 	t.Helper()
 	cfg, err := load(env(vars), opts)
 	if err != nil {
@@ -223,5 +223,55 @@ func TestAnswerBoundsWired(t *testing.T) {
 	case <-cancelled:
 	case <-time.After(20 * time.Second):
 		t.Error("the engine's context was never cancelled")
+	}
+}
+
+// BenchmarkHalfOpenConnections: what 3,000 connections that never finish
+// their headers hold in the server (heap and stacks, goroutines) with
+// MAX_CONNECTIONS=100 beside an unbounded peer (1,000,000), and what is
+// left once they close. Run with -benchtime=1x.
+func BenchmarkHalfOpenConnections(b *testing.B) {
+	const n = 3000
+	for _, tc := range []struct{ name, max string }{{"max=100", "100"}, {"unbounded", "1000000"}} {
+		b.Run(tc.name, func(b *testing.B) {
+			s := serveApp(b, map[string]string{"MAX_CONNECTIONS": tc.max, "LOG_LEVEL": "error"}, Options{})
+			inUse := func() float64 {
+				runtime.GC()
+				runtime.GC() // the second empties sync.Pool's victim cache
+				var m runtime.MemStats
+				runtime.ReadMemStats(&m)
+				return float64(m.HeapInuse+m.StackInuse) / (1 << 20)
+			}
+			var held, after, goroutines float64
+			for b.Loop() {
+				before, g0 := inUse(), runtime.NumGoroutine()
+				accepted := s.conns.Stats().Accepted
+				conns := make([]net.Conn, 0, n)
+				for range n {
+					c, err := net.Dial("tcp", s.addr)
+					if err != nil {
+						b.Fatal(err)
+					}
+					io.WriteString(c, "GET /health HTTP/1.1\r\nHost: test\r\nX-Slow: ")
+					conns = append(conns, c)
+				}
+				for s.conns.Stats().Accepted < accepted+n {
+					time.Sleep(10 * time.Millisecond)
+				}
+				time.Sleep(200 * time.Millisecond) // let the server read what was sent
+				held, goroutines = inUse()-before, float64(runtime.NumGoroutine()-g0)
+				for _, c := range conns {
+					c.Close()
+				}
+				for deadline := time.Now().Add(30 * time.Second); runtime.NumGoroutine() > g0+5 && time.Now().Before(deadline); {
+					time.Sleep(10 * time.Millisecond)
+				}
+				after = inUse() - before
+			}
+			b.ReportMetric(held, "MB-held")
+			b.ReportMetric(goroutines, "goroutines-held")
+			b.ReportMetric(after, "MB-after")
+			b.ReportMetric(float64(s.conns.Stats().Peak), "peak-conns")
+		})
 	}
 }
