@@ -7,17 +7,19 @@ import (
 	"github.com/smartdocs-go/smartdocs/internal/redistest"
 )
 
-// TestRedisTLS: a rediss:// URL gives, in single and in cluster mode, a
-// client that speaks TLS to real servers that accept nothing else. The
+// TestRedisTLS: a rediss:// URL gives, in every mode, a client that
+// speaks TLS to real servers (and sentinels) that accept nothing else. The
 // test trusts its own CA the way a host's certificate is trusted through
 // the system's roots.
 func TestRedisTLS(t *testing.T) {
 	ctx := context.Background()
 	single := redistest.Start(t, redistest.Options{TLS: true})
 	cluster := redistest.StartClusterTLS(t)
+	sentinel := redistest.StartSentinelTLS(t)
 	for _, tt := range []struct{ name, mode, url string }{
 		{"single", "single", single.URL()},
 		{"cluster", "cluster", cluster.URL()},
+		{"sentinel", "sentinel", sentinel.URL()},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r, _, err := parseRedis(env(map[string]string{"REDIS_MODE": tt.mode, "REDIS_URL": tt.url}))
@@ -35,6 +37,11 @@ func TestRedisTLS(t *testing.T) {
 					t.Fatal("rediss:// gave no TLS configuration")
 				}
 				r.Cluster.TLSConfig.RootCAs = cluster.TLS().RootCAs
+			case RedisSentinel:
+				if r.Sentinel.TLSConfig == nil {
+					t.Fatal("rediss:// gave no TLS configuration")
+				}
+				r.Sentinel.TLSConfig.RootCAs = sentinel.TLS().RootCAs
 			}
 			rdb := r.NewClient()
 			defer rdb.Close()

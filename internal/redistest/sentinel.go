@@ -2,6 +2,7 @@ package redistest
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -29,6 +30,7 @@ type Sentinel struct {
 	Servers   []*Server
 	sentinels []*sentinelProc
 	pass      string
+	tls       *tlsFiles // nil: plain TCP
 }
 
 // sentinelProc is one redis-server --sentinel.
@@ -46,12 +48,26 @@ type sentinelProc struct {
 // across its subtests.
 func StartSentinel(t testing.TB) *Sentinel {
 	t.Helper()
+	return startSentinel(t, nil)
+}
+
+// StartSentinelTLS is StartSentinel with every process speaking TLS
+// only (clients, replication, sentinels), with a certificate of a CA made
+// for the test: URL is rediss://, and TLS is the client configuration
+// that trusts the CA.
+func StartSentinelTLS(t testing.TB) *Sentinel {
+	t.Helper()
+	return startSentinel(t, newTLSFiles(t))
+}
+
+func startSentinel(t testing.TB, tf *tlsFiles) *Sentinel {
+	t.Helper()
 	bin := need(t, "redis-server")
-	s := &Sentinel{t: t, Name: "mymaster", pass: newPassword()}
+	s := &Sentinel{t: t, Name: "mymaster", pass: newPassword(), tls: tf}
 	// Either server may be made a replica of the other by a failover,
 	// so both authenticate to the master.
-	m := start(t, bin, Options{}, s.pass, "--masterauth", s.pass)
-	r := start(t, bin, Options{}, s.pass, "--masterauth", s.pass, "--replicaof", "127.0.0.1", strconv.Itoa(m.Port))
+	m := startTLS(t, bin, Options{}, s.pass, tf, "--masterauth", s.pass)
+	r := startTLS(t, bin, Options{}, s.pass, tf, "--masterauth", s.pass, "--replicaof", "127.0.0.1", strconv.Itoa(m.Port))
 	s.Servers = []*Server{m, r}
 	rc := r.Client()
 	s.waitFor("the replica to synchronise", func(ctx context.Context) error {
@@ -96,7 +112,12 @@ func (s *Sentinel) startSentinel(bin string, masterPort int) *sentinelProc {
 	logfile := filepath.Join(dir, "sentinel.log")
 	conf := filepath.Join(dir, "sentinel.conf")
 	// The file must be writable: a sentinel records what it learns in it.
-	text := fmt.Sprintf(`port %d
+	listen := fmt.Sprintf("port %d", port)
+	if s.tls != nil {
+		listen = fmt.Sprintf("port 0\ntls-port %d\ntls-cert-file %q\ntls-key-file %q\ntls-ca-cert-file %q\ntls-auth-clients no\ntls-replication yes",
+			port, s.tls.cert, s.tls.key, s.tls.ca)
+	}
+	text := fmt.Sprintf(`%s
 bind 127.0.0.1
 daemonize no
 dir %q
@@ -106,16 +127,16 @@ sentinel auth-pass %s %s
 sentinel down-after-milliseconds %s 1000
 sentinel failover-timeout %s 10000
 sentinel parallel-syncs %s 1
-`, port, dir, logfile, s.Name, masterPort, s.Name, s.pass, s.Name, s.Name, s.Name)
+`, listen, dir, logfile, s.Name, masterPort, s.Name, s.pass, s.Name, s.Name, s.Name)
 	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 		s.t.Fatalf("sentinel.conf: %v", err)
 	}
-	cmd, err := launch(bin, port, logfile, "", []string{conf, "--sentinel"})
+	cmd, err := launch(bin, port, logfile, "", s.TLS(), []string{conf, "--sentinel"})
 	if err != nil {
 		s.t.Fatal(err)
 	}
 	sp := &sentinelProc{port: port, cmd: cmd,
-		rdb: redis.NewSentinelClient(&redis.Options{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))})}
+		rdb: redis.NewSentinelClient(&redis.Options{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), TLSConfig: s.TLS()})}
 	s.t.Cleanup(func() {
 		sp.rdb.Close()
 		cmd.Process.Kill()
@@ -157,11 +178,24 @@ func (s *Sentinel) SentinelAddrs() []string {
 // sentinels need none).
 func (s *Sentinel) URL() string {
 	addrs := s.SentinelAddrs()
-	u := "redis://" + addrs[0] + "?master_name=" + s.Name + "&password=" + s.pass
+	scheme := "redis"
+	if s.tls != nil {
+		scheme = "rediss"
+	}
+	u := scheme + "://" + addrs[0] + "?master_name=" + s.Name + "&password=" + s.pass
 	for _, a := range addrs[1:] {
 		u += "&addr=" + a
 	}
 	return u
+}
+
+// TLS is the client configuration that reaches a TLS topology (trusting
+// the test's CA), nil for a plain one.
+func (s *Sentinel) TLS() *tls.Config {
+	if s.tls == nil {
+		return nil
+	}
+	return s.tls.client
 }
 
 // Password is what the master and the replica require.
@@ -170,7 +204,7 @@ func (s *Sentinel) Password() string { return s.pass }
 // Client returns a failover client that finds the master through the
 // sentinels, closed when the test ends.
 func (s *Sentinel) Client() *redis.Client {
-	rdb := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: s.Name, SentinelAddrs: s.SentinelAddrs(), Password: s.pass, ContextTimeoutEnabled: true})
+	rdb := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: s.Name, SentinelAddrs: s.SentinelAddrs(), Password: s.pass, TLSConfig: s.TLS(), ContextTimeoutEnabled: true})
 	s.t.Cleanup(func() { rdb.Close() })
 	return rdb
 }

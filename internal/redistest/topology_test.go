@@ -110,3 +110,24 @@ func TestClusterTLS(t *testing.T) {
 		t.Error("a plain client reached a TLS node")
 	}
 }
+
+// TestSentinelTLS checks the TLS sentinel helper: the sentinels find one
+// another and the replica over TLS, a failover client that trusts the
+// test's CA reaches the master, and a SENTINEL FAILOVER moves it.
+func TestSentinelTLS(t *testing.T) {
+	s := StartSentinelTLS(t)
+	ctx := context.Background()
+	if !strings.HasPrefix(s.URL(), "rediss://") {
+		t.Errorf("URL: got %s, want rediss://", s.URL())
+	}
+	rdb := s.Client()
+	if err := rdb.Set(ctx, "x", "1", 0).Err(); err != nil {
+		t.Fatalf("set through sentinel over TLS: %v", err)
+	}
+	if next := s.Failover(); next != s.Servers[1] {
+		t.Fatalf("master after SENTINEL FAILOVER: got %s, want %s", next.Addr(), s.Servers[1].Addr())
+	}
+	if err := rdb.Set(ctx, "y", "2", 0).Err(); err != nil {
+		t.Errorf("set through sentinel over TLS after the failover: %v", err)
+	}
+}
