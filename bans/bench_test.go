@@ -2,12 +2,15 @@ package bans
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"runtime"
 	"testing"
+
+	"github.com/smartdocs-go/smartdocs/internal/redistest"
 )
 
 // filled returns Bans holding n bans of every kind, with the prefix and key
@@ -115,4 +118,30 @@ func BenchmarkHeld(b *testing.B) {
 		runtime.ReadMemStats(&after)
 	}
 	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(x.n.Load()), "B/ban")
+}
+
+// BenchmarkReloadRedis is one full read of 100,000 bans from Redis into a
+// new index: what every instance pays, off the request path, after a
+// change to the list (at most once a second) and when it sweeps.
+func BenchmarkReloadRedis(b *testing.B) {
+	srv := redistest.Start(b, redistest.Options{})
+	ctx := context.Background()
+	store := NewRedisStore(srv.Client(), "smartdocs:bans")
+	pipe := srv.Client().Pipeline()
+	for _, ban := range filled(b, 100_000).idx.Load().all() {
+		v, _ := json.Marshal(ban)
+		pipe.HSet(ctx, "smartdocs:bans", ban.ID, v)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		b.Fatal(err)
+	}
+	bans := New(store, Options{})
+	for b.Loop() {
+		if _, err := bans.reload(ctx, true); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if bans.Len() != 100_000 {
+		b.Fatalf("got %d bans, want 100000", bans.Len())
+	}
 }

@@ -380,7 +380,7 @@ func TestConcurrentChangesAndChecks(t *testing.T) {
 			}
 		}
 	})
-	for i := range 500 {
+	for i := range 1500 { // past one chunk of slots
 		req := Request{IP: fmt.Sprintf("198.51.%d.%d", i/256, i%256)}
 		if i%2 == 1 {
 			req = Request{Prefix: fmt.Sprintf("10.%d.0.0/%d", i%256, 16+i%9)}
@@ -401,7 +401,7 @@ func TestConcurrentChangesAndChecks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := 1 + 500 - 167; len(list) != want || b.Len() != want {
+	if want := 1 + 1500 - 500; len(list) != want || b.Len() != want {
 		t.Errorf("got %d bans listed, Len %d; want %d", len(list), b.Len(), want)
 	}
 }
