@@ -27,6 +27,7 @@ func TestStream(t *testing.T) {
 
 func TestStreamCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	var got []string
 	var gotErr error
 	for tok, err := range Stream(ctx, "one two three") {
