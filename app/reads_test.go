@@ -65,6 +65,28 @@ func TestLimitsReadsCostBounded(t *testing.T) {
 	if want := 10 * (admitted + 1 + seconds); calls > want {
 		t.Errorf("got %d Redis commands for %d reads, want at most %d:\n%s", calls, n, want, stats)
 	}
+
+	// GET /whoami computes the keys in memory: it reads no counter.
+	if err := rdb.ConfigResetStat(t.Context()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for range 200 {
+		resp, err := srv.Client().Get(srv.URL + "/whoami")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET /whoami: got %d, want 200", resp.StatusCode)
+		}
+	}
+	stats, err = rdb.Info(t.Context(), "commandstats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, scripts := commandCalls(t, stats); scripts != 0 {
+		t.Errorf("got %d scripts for 200 reads of /whoami, want 0:\n%s", scripts, stats)
+	}
 }
 
 // commandCalls sums the calls of INFO commandstats, less INFO and CONFIG
