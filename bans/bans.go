@@ -154,6 +154,30 @@ type Versioned interface {
 	Version(ctx context.Context) (int64, error)
 }
 
+// Logged is an optional Store method set: a Versioned store that keeps its
+// recent changes, so that an instance catches up with the changes made
+// elsewhere instead of reading every ban. Both stores here have it.
+type Logged interface {
+	Versioned
+	// Changes returns the changes that took the store from version from
+	// to version to, oldest first; ok is false when it no longer holds
+	// them all (the caller then reads every ban).
+	Changes(ctx context.Context, from, to int64) (changes []Change, ok bool, err error)
+}
+
+// Change is one change a Logged store made: a ban put, or one deleted.
+type Change struct {
+	// Put is the ban put; nil for a deletion.
+	Put *Ban
+	// Deleted is the id of the ban deleted.
+	Deleted string
+}
+
+// logSize is how many changes the stores here keep: an instance that falls
+// further behind (one that could not reach the store for a while, during
+// a burst of changes) reads every ban instead.
+const logSize = 1024
+
 // DefaultMax is the default of Options.Max.
 const DefaultMax = 100_000
 
@@ -308,6 +332,17 @@ func (b *Bans) reload(ctx context.Context, sweep bool) ([]string, error) {
 		if !sweep && b.loaded && v == b.version {
 			return nil, nil
 		}
+		if lg, ok := b.store.(Logged); ok && !sweep && b.loaded && v > b.version {
+			changes, ok, err := lg.Changes(ctx, b.version, v)
+			if err != nil {
+				return nil, fmt.Errorf("bans: store: %w", err)
+			}
+			if ok {
+				b.apply(changes)
+				b.version = v
+				return nil, nil
+			}
+		}
 	}
 	all, err := b.store.All(ctx)
 	if err != nil {
@@ -325,6 +360,20 @@ func (b *Bans) reload(ctx context.Context, sweep bool) ([]string, error) {
 	b.idx.Store(newIndex(live))
 	b.version, b.loaded, b.lastRead = v, versioned, now
 	return expired, nil
+}
+
+// apply brings changes made elsewhere into the index, one entry each
+// (under mu). A change this instance made itself is already there; adding
+// it again or removing it twice does nothing.
+func (b *Bans) apply(changes []Change) {
+	x := b.idx.Load()
+	for _, c := range changes {
+		if c.Put != nil {
+			x.add(*c.Put)
+		} else {
+			x.remove(c.Deleted)
+		}
+	}
 }
 
 // drop deletes expired bans from the store, outside the lock: they match

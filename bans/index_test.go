@@ -248,49 +248,97 @@ func (s *countingStore) All(ctx context.Context) ([]Ban, error) {
 }
 
 func (s *countingStore) Version(ctx context.Context) (int64, error) {
-	return s.Store.(Versioned).Version(ctx)
+	return s.Store.(Logged).Version(ctx)
+}
+
+func (s *countingStore) Changes(ctx context.Context, from, to int64) ([]Change, bool, error) {
+	return s.Store.(Logged).Changes(ctx, from, to)
 }
 
 // Adding and lifting change the index in place: neither reads the store
-// back, and a refresh reads it only when another writer changed it.
+// back. Another instance's changes arrive through the store's log, still
+// without a full read, unless this one fell more than the log behind.
 func TestChangesDoNotReadTheStore(t *testing.T) {
-	ctx := context.Background()
-	shared := &MemoryStore{}
-	store := &countingStore{Store: shared}
-	b := New(store, Options{})
-	if err := b.Refresh(ctx); err != nil {
-		t.Fatal(err)
+	stores := map[string]func(t *testing.T) Store{
+		"memory": func(*testing.T) Store { return &MemoryStore{} },
+		"redis": func(t *testing.T) Store {
+			return NewRedisStore(redistest.Start(t, redistest.Options{}).Client(), "smartdocs:bans")
+		},
 	}
-	var last Ban
-	for i := range 100 {
-		last = add(t, b, Request{IP: fmt.Sprintf("198.51.100.%d", i)})
-	}
-	if err := b.Remove(ctx, last.ID); err != nil {
-		t.Fatal(err)
-	}
-	if got := store.reads.Load(); got != 1 {
-		t.Errorf("got %d full reads after the first refresh, 100 adds and a removal; want 1", got)
-	}
-	if _, ok := b.Match(netip.MustParseAddr("198.51.100.42")); !ok {
-		t.Error("an added ban does not match")
-	}
+	for name, open := range stores {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			shared := open(t)
+			store := &countingStore{Store: shared}
+			b := New(store, Options{})
+			other := New(shared, Options{})
+			refresh := func(want int64) {
+				t.Helper()
+				for range 3 {
+					if err := b.Refresh(ctx); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if got := store.reads.Load(); got != want {
+					t.Errorf("got %d full reads, want %d", got, want)
+				}
+			}
+			refresh(1)
+			var mine []Ban
+			for i := range 100 {
+				mine = append(mine, add(t, b, Request{IP: fmt.Sprintf("198.51.100.%d", i)}))
+			}
+			if err := b.Remove(ctx, mine[99].ID); err != nil {
+				t.Fatal(err)
+			}
+			refresh(1) // its own changes come back through the log: no-ops
 
-	// Another instance's add moves the version: the next refresh reads.
-	other := New(shared, Options{})
-	add(t, other, Request{IP: "203.0.113.1"})
-	for range 3 {
-		if err := b.Refresh(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if got := store.reads.Load(); got != 2 {
-		t.Errorf("got %d full reads after another instance's add and 3 refreshes; want 2", got)
-	}
-	if _, ok := b.Match(netip.MustParseAddr("203.0.113.1")); !ok {
-		t.Error("the other instance's ban does not match after a refresh")
-	}
-	if got := b.Len(); got != 100 {
-		t.Errorf("got Len %d, want 100", got)
+			theirs := add(t, other, Request{Key: "a1b2c3d4"})
+			if err := other.Remove(ctx, mine[0].ID); err != nil {
+				t.Fatal(err)
+			}
+			refresh(1)
+			if got, ok := b.Match(netip.Addr{}, "a1b2c3d4e5f60718"); !ok || got.ID != theirs.ID {
+				t.Errorf("the other instance's ban: got %+v, %v; want ban %s", got, ok, theirs.ID)
+			}
+			if _, ok := b.Match(netip.MustParseAddr("198.51.100.0")); ok {
+				t.Error("a ban the other instance lifted still matches")
+			}
+			if _, ok := b.Match(netip.MustParseAddr("198.51.100.42")); !ok {
+				t.Error("an added ban does not match")
+			}
+			if got := b.Len(); got != 99 {
+				t.Errorf("got Len %d, want 99", got)
+			}
+
+			// More changes than the log keeps: a full read.
+			for range logSize/2 + 1 {
+				ban := add(t, other, Request{IP: "203.0.113.1"})
+				if err := other.Remove(ctx, ban.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			refresh(2)
+			if got := b.Len(); got != 99 {
+				t.Errorf("after the full read: got Len %d, want 99", got)
+			}
+			all, err := shared.All(ctx)
+			if err != nil || len(all) != 99 {
+				t.Errorf("got %d bans from the store, %v; want 99 (the version and log are not bans)", len(all), err)
+			}
+			if r, ok := shared.(*RedisStore); ok {
+				fields, err := r.rdb.HKeys(ctx, r.key).Result()
+				logged := 0
+				for _, f := range fields {
+					if strings.HasPrefix(f, logPrefix) {
+						logged++
+					}
+				}
+				if err != nil || logged != logSize {
+					t.Errorf("got %d log fields, %v; want the last %d changes kept", logged, err, logSize)
+				}
+			}
+		})
 	}
 }
 
@@ -403,50 +451,6 @@ func TestConcurrentChangesAndChecks(t *testing.T) {
 	}
 	if want := 1 + 1500 - 500; len(list) != want || b.Len() != want {
 		t.Errorf("got %d bans listed, Len %d; want %d", len(list), b.Len(), want)
-	}
-}
-
-// In Redis the version field moves with every change, so an instance
-// reads the whole hash only after a change, and the field is never taken
-// for a ban.
-func TestRedisVersion(t *testing.T) {
-	srv := redistest.Start(t, redistest.Options{})
-	ctx := context.Background()
-	store := &countingStore{Store: NewRedisStore(srv.Client(), "smartdocs:bans")}
-	one := New(store, Options{})
-	two := New(NewRedisStore(srv.Client(), "smartdocs:bans"), Options{})
-	for range 3 {
-		if err := one.Refresh(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if got := store.reads.Load(); got != 1 {
-		t.Errorf("3 refreshes of an unchanged hash: got %d full reads, want 1", got)
-	}
-	ban := add(t, two, Request{Key: "a1b2c3d4"})
-	for range 3 {
-		if err := one.Refresh(ctx); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if got := store.reads.Load(); got != 2 {
-		t.Errorf("3 refreshes after one change: got %d full reads, want 2", got)
-	}
-	if got, ok := one.Match(netip.Addr{}, "a1b2c3d4e5f60718"); !ok || got.ID != ban.ID {
-		t.Errorf("got %+v, %v; want ban %s", got, ok, ban.ID)
-	}
-	if err := two.Remove(ctx, ban.ID); err != nil {
-		t.Fatal(err)
-	}
-	if err := one.Refresh(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := one.Match(netip.Addr{}, "a1b2c3d4e5f60718"); ok {
-		t.Error("still banned after the ban was lifted elsewhere")
-	}
-	all, err := store.All(ctx)
-	if err != nil || len(all) != 0 {
-		t.Errorf("got %+v, %v; want no bans (the version field is not one)", all, err)
 	}
 }
 
