@@ -275,3 +275,16 @@ func BenchmarkHalfOpenConnections(b *testing.B) {
 		})
 	}
 }
+
+// TestHardeningSettingsStopStartup: each new setting out of range stops
+// start-up with one line naming it.
+func TestHardeningSettingsStopStartup(t *testing.T) {
+	for _, name := range []string{"RATE_LIMIT_READS", "MAX_CONNECTIONS", "ANSWER_MAX_DURATION", "ANSWER_MAX_BYTES"} {
+		t.Run(name, func(t *testing.T) {
+			_, err := load(env(map[string]string{name: "0"}), Options{})
+			if err == nil || !strings.Contains(err.Error(), name) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("got %v, want one line naming %s", err, name)
+			}
+		})
+	}
+}
