@@ -18,6 +18,10 @@ import (
 // secretKey is where instances sharing a Redis agree on the key secret.
 const secretKey = "smartdocs:secret"
 
+// startProbeTimeout is how long the start-up probe may wait for Redis
+// when REDIS_TIMEOUT is shorter.
+const startProbeTimeout = 2 * time.Second
+
 // redisStore is the Redis store behind its timeout, failure mode and
 // refusal cache, its state taken from a probe made before it returns
 // (logged in one line naming the hosts, never the password).
@@ -47,7 +51,11 @@ func (a *app) redisStore(ctx context.Context, cfg config.Config) (*redisstore.Fa
 	a.ops.watchFailover(fo)
 	a.closers = append(a.closers, fo.Close)
 	hosts := strings.Join(cfg.Redis.Hosts(), ",")
-	if err := fo.Start(ctx); err != nil {
+	// A first connection (a TLS handshake, a sentinel's answer) may take
+	// longer than a decision may wait: start-up waits for it a little.
+	sctx, cancel := context.WithTimeout(ctx, max(cfg.RedisTimeout, startProbeTimeout))
+	defer cancel()
+	if err := fo.Start(sctx); err != nil {
 		a.log.Warn("redis does not answer at start-up: deciding with the failure mode until it does", "redis_mode", string(cfg.Redis.Mode), "hosts", hosts, "failure_mode", cfg.FailureMode, "err", err)
 	} else {
 		a.log.Info("redis answers at start-up", "redis_mode", string(cfg.Redis.Mode), "hosts", hosts)

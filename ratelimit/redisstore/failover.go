@@ -150,13 +150,27 @@ func (f *Failover) Close() {
 // Start replaces it with a probe.
 func (f *Failover) Up() bool { return !f.down.Load() }
 
-// Start probes the shared store once (Probe, bounded by Timeout), before
-// the first decision, and takes the answer as the Failover's state: down
-// (decisions go to the failure mode at once, and the background probe
-// watches for the store) or up. It logs nothing, so that the caller can
-// say in one line which store it probed; it returns the probe's error.
+// Start probes the shared store once, before the first decision, and
+// takes the answer as the Failover's state: down (decisions go to the
+// failure mode at once, and the background probe watches for the store)
+// or up. The probe is bounded by ctx's deadline when ctx has one and the
+// store honours deadlines (a first connection, with its TLS handshake or
+// a sentinel's answer, may take longer than a decision may wait), else by
+// Timeout. It logs nothing, so that the caller can say in one line which
+// store it probed; it returns the probe's error.
 func (f *Failover) Start(ctx context.Context) error {
-	return f.check(ctx, false)
+	var err error
+	if _, ok := ctx.Deadline(); ok && f.opts.HonoursDeadline {
+		err = f.opts.Probe(ctx)
+	} else {
+		_, err = bounded(ctx, f, func(ctx context.Context) (struct{}, error) { return struct{}{}, f.opts.Probe(ctx) })
+	}
+	if err != nil {
+		f.setDown(err, false)
+	} else {
+		f.down.Store(false)
+	}
+	return err
 }
 
 // Check probes the shared store now, as Start does, and records the
@@ -165,16 +179,12 @@ func (f *Failover) Start(ctx context.Context) error {
 // rather than assumed from the last decision, which may be long ago. A
 // Check cut short by ctx (the caller left) changes nothing.
 func (f *Failover) Check(ctx context.Context) error {
-	return f.check(ctx, true)
-}
-
-func (f *Failover) check(ctx context.Context, log bool) error {
 	_, err := bounded(ctx, f, func(ctx context.Context) (struct{}, error) { return struct{}{}, f.opts.Probe(ctx) })
 	switch {
 	case err != nil && ctx.Err() != nil:
 	case err != nil:
-		f.setDown(err, log)
-	case f.down.Swap(false) && log:
+		f.markDown(err)
+	case f.down.Swap(false):
 		f.opts.Logger.Info("redis answers again: limits are shared once more")
 	}
 	return err

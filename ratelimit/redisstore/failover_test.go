@@ -470,3 +470,47 @@ func TestFailoverStartAndCheck(t *testing.T) {
 		t.Error("a Check whose caller left marked the store down; want no change")
 	}
 }
+
+// TestFailoverStartWaitsForAFirstConnection: a probe slower than Timeout
+// (a first TLS handshake) still counts at start-up when Start's context
+// allows it, and fails without a deadline of its own.
+func TestFailoverStartWaitsForAFirstConnection(t *testing.T) {
+	slow := func(ctx context.Context) error {
+		select {
+		case <-time.After(200 * time.Millisecond):
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	local, err := ratelimit.NewMemoryStore(ratelimit.MemoryOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name     string
+		deadline time.Duration // 0: none
+		up       bool
+	}{
+		{"a deadline that allows it", 10 * time.Second, true},
+		{"no deadline: Timeout bounds it", 0, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := NewFailover(errStore{}, FailoverOptions{Local: local, Timeout: 10 * time.Millisecond, Probe: slow, HonoursDeadline: true, ProbeEvery: time.Hour})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			ctx := context.Background()
+			if tt.deadline > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tt.deadline)
+				defer cancel()
+			}
+			err = f.Start(ctx)
+			if (err == nil) != tt.up || f.Up() != tt.up {
+				t.Errorf("got %v and up %v, want up %v", err, f.Up(), tt.up)
+			}
+		})
+	}
+}
