@@ -68,6 +68,7 @@ const minCorrectable = 5
 // share of the highest idf.
 const (
 	askingWeight   = 0.3
+	relatedWeight  = 0.3
 	correctedShare = 0.75
 	unknownWeight  = 0.75
 	minKnownShare  = 0.5
@@ -231,6 +232,7 @@ type query struct {
 // index's vocabulary.
 func (ix *Index) parse(text string) query {
 	q := query{weights: make(map[string]float64), wholes: make(map[string]bool)}
+	extra := make(map[string]float64) // related words of the question's words
 	for _, t := range tokenize(text) {
 		if t.whole {
 			// Its parts follow and are what counts; the whole only
@@ -252,12 +254,24 @@ func (ix *Index) parse(text string) query {
 			q.content++
 			q.known++
 			q.weights[t.term]++
+			for _, r := range ix.relatedTerms(t.term) {
+				extra[r] += relatedWeight
+			}
 			continue
 		}
 		if nearStopWord(t.surface) {
 			continue
 		}
 		q.content++
+		if rs := ix.relatedTerms(t.term); len(rs) > 0 {
+			// The documents say it another way: their words stand in
+			// for it, sharing its weight.
+			q.known++
+			for _, r := range rs {
+				q.weights[r] += 1 / float64(len(rs))
+			}
+			continue
+		}
 		if utf8.RuneCountInString(t.surface) < minCorrectable || !isLetters(t.surface) {
 			q.unknown++ // too short or too odd to correct safely
 			continue
@@ -273,7 +287,27 @@ func (ix *Index) parse(text string) query {
 			q.unknown++
 		}
 	}
+	// Related words sharpen the ranking but, like whole identifiers, do
+	// not count towards how much of the question a passage covers.
+	for term, w := range extra {
+		if _, asked := q.weights[term]; !asked {
+			q.weights[term] = w
+			q.wholes[term] = true
+		}
+	}
 	return q
+}
+
+// relatedTerms returns the terms of the index related to term (see
+// relatedWords).
+func (ix *Index) relatedTerms(term string) []string {
+	var out []string
+	for _, r := range related(term) {
+		if ix.postings[r] != nil {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // correct returns the term of the closest word in the index to w that
@@ -331,7 +365,7 @@ func (ix *Index) known(w string) string {
 	if term, ok := ix.words[w]; ok {
 		return term
 	}
-	if term := stem(w); ix.postings[term] != nil {
+	if term := termOf(w); ix.postings[term] != nil {
 		return term
 	}
 	return ""

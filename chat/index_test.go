@@ -152,3 +152,56 @@ func TestCorrectKeepsFirstLetter(t *testing.T) {
 		}
 	}
 }
+
+// TestRelatedWords: a question that says a thing another way than the
+// documents (a related word, an abbreviation) still finds the section
+// that uses the documents' word, and a related word alone never turns an
+// off-topic question into an answer.
+func TestRelatedWords(t *testing.T) {
+	passages, err := Load(fstest.MapFS{
+		"pkg.md": {Data: []byte(`# Packages
+
+## Uninstalling a package
+
+Run the uninstall command with the package name.
+
+## Installing a package
+
+Run the install command with the package name.
+
+## Proxy hops
+
+Pass the number of trusted proxy hops in front of the server.
+
+## Cache
+
+The cache keeps downloaded files. Its size grows over time.
+`)},
+	})
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	ix := NewIndex(passages)
+	tests := []struct {
+		query string
+		want  string // heading of the best hit; "" when nothing should match
+	}{
+		{"delete a package", "Uninstalling a package"},
+		{"remove package", "Uninstalling a package"},
+		{"numTrustedProxies", "Proxy hops"},
+		{"how big is the cache", "Cache"},
+		{"delete my account on the website", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			hits := ix.Search(tt.query, 3)
+			got := ""
+			if len(hits) > 0 {
+				got = hits[0].Passage.Heading
+			}
+			if got != tt.want {
+				t.Errorf("Search(%q) best = %q, want %q (hits %v)", tt.query, got, tt.want, sections(hits))
+			}
+		})
+	}
+}

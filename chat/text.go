@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -41,7 +42,7 @@ func tokenize(s string) []token {
 			if isStopWord(p) || (utf8.RuneCountInString(p) < 2 && !isDigits(p)) {
 				continue
 			}
-			term := stem(p)
+			term := termOf(p)
 			if isStopWord(term) { // "meaning", "happened"
 				continue
 			}
@@ -277,6 +278,127 @@ func stem(w string) string {
 		w = w[:len(w)-1]
 	}
 	return w
+}
+
+// termOf returns the index term of a lower-cased word: its stem, with an
+// abbreviation spelt out, so that "num", "config" and "params" in an
+// identifier or a question meet "number", "configuration" and
+// "parameters" in prose.
+func termOf(w string) string {
+	t := stem(w)
+	if full := abbreviation(t); full != "" {
+		return stem(full)
+	}
+	return t
+}
+
+// abbreviation returns the word that the stem t abbreviates in technical
+// writing, or "" when t is not a common abbreviation. Abbreviations that
+// stand for two words ("min", "sec", "dev") are left alone.
+func abbreviation(t string) string {
+	switch t {
+	case "num":
+		return "number"
+	case "max":
+		return "maximum"
+	case "env":
+		return "environment"
+	case "dir":
+		return "directory"
+	case "auth":
+		return "authentication"
+	case "repo":
+		return "repository"
+	case "pkg":
+		return "package"
+	case "info":
+		return "information"
+	case "req":
+		return "request"
+	case "resp":
+		return "response"
+	case "err":
+		return "error"
+	case "msg":
+		return "message"
+	case "db":
+		return "database"
+	case "cmd":
+		return "command"
+	case "arg":
+		return "argument"
+	case "param":
+		return "parameter"
+	case "addr":
+		return "address"
+	case "ctx":
+		return "context"
+	case "lib":
+		return "library"
+	case "spec":
+		return "specification"
+	case "dep":
+		return "dependency"
+	case "impl":
+		return "implementation"
+	case "src":
+		return "source"
+	case "dest":
+		return "destination"
+	case "tmp", "temp":
+		return "temporary"
+	}
+	return ""
+}
+
+// relatedWords are groups of words that documentation uses for the same
+// idea, one group per line. A question's word brings in the other words
+// of its group (see Index.parse), so "delete a package" finds a section
+// on uninstalling.
+const relatedWords = `uninstall remove delete
+install setup
+error failure fail
+limit quota throttle
+fast speed performance benchmark
+size big large
+folder directory
+download fetch
+old older legacy deprecated outdated
+change modify edit alter
+stop prevent disable omit avoid skip
+check verify validate
+find search locate lookup
+start launch begin
+allow permit enable
+password credential secret
+concurrent parallel simultaneous
+upgrade update
+run execute
+compress compression gzip`
+
+// related returns the terms of the words grouped with term in
+// relatedWords, term itself left out.
+func related(term string) []string {
+	var out []string
+	for group := range strings.Lines(relatedWords) {
+		words := strings.Fields(group)
+		in := false
+		for _, w := range words {
+			if termOf(w) == term {
+				in = true
+				break
+			}
+		}
+		if !in {
+			continue
+		}
+		for _, w := range words {
+			if t := termOf(w); t != term && !slices.Contains(out, t) {
+				out = append(out, t)
+			}
+		}
+	}
+	return out
 }
 
 // undouble turns "runn" (from "running") into "run", but keeps the double

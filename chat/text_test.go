@@ -18,10 +18,10 @@ func TestTokenize(t *testing.T) {
 		{"gemini-2.5-flash on port 7860.", []string{"gemini-2.5-flash", "gemini", "2", "5", "flash", "port", "7860"}},
 		{"OpenAI-compatible", []string{"openai-compatible", "open", "ai", "compatibl"}},
 		{"a b c 1", []string{"1"}},
-		{"maxRetries", []string{"maxretries", "max", "retry"}},
+		{"maxRetries", []string{"maxretries", "maximum", "retry"}},
 		{"ClientIPFromXFF", []string{"clientipfromxff", "client", "ip", "xff"}},
-		{"URLParam and IPv6", []string{"urlparam", "url", "param", "ipv6"}},
-		{"ERR_QUOTA_EXCEEDED", []string{"err_quota_exceeded", "err", "quota", "exceed"}},
+		{"URLParam and IPv6", []string{"urlparam", "url", "paramet", "ipv6"}},
+		{"ERR_QUOTA_EXCEEDED", []string{"err_quota_exceeded", "error", "quota", "exceed"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
