@@ -173,7 +173,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				if v.whole {
 					logged = fmt.Sprintf("  %d log lines", res.logLines)
 				}
-				fmt.Fprintf(stdout, "bench: round %d %-8s %-19s %9.0f req/s  p99 %-9v %s%s\n", round, p, v.name, res.rps, res.p99, res.check(), logged)
+				fmt.Fprintf(stdout, "bench: round %d %-8s %-19s %9.0f req/s  %5.1f µs CPU/req  p99 %-9v %s%s\n", round, p, v.name, res.rps, res.cpuPerRequest().Seconds()*1e6, res.p99, res.check(), logged)
 				results = append(results, res)
 			}
 		}

@@ -174,6 +174,19 @@ func (rep *report) ratios(p path, variant, base string) (float64, []float64) {
 	return median(each), each
 }
 
+// cpu is the median server CPU time per request of variant on p, in µs.
+func (rep *report) cpu(p path, variant string) string {
+	r := rep.rows[p][variant]
+	if r == nil {
+		return "–"
+	}
+	v := make([]float64, len(r.runs))
+	for i, x := range r.runs {
+		v[i] = x.cpuPerRequest().Seconds() * 1e6
+	}
+	return fmt.Sprintf("%.1f", median(v))
+}
+
 func (rep *report) ratio(p path, variant, base string) string {
 	m, each := rep.ratios(p, variant, base)
 	if len(each) == 0 {
@@ -194,13 +207,14 @@ func (rep *report) markdown() string {
 	fmt.Fprintf(&b, "Command: `%s` (%s)\n\n", rep.command(), time.Now().UTC().Format("2006-01-02"))
 	fmt.Fprintf(&b, "Machine: %s. wrk, the server and redis-server share these cores, so absolute numbers are low; the ratios are what carry over.\n\n", rep.machine.oneLine())
 	fmt.Fprintf(&b, "Requests per second, median of %d rounds; ratios against bare chi and against httprate-redis on the same path, each the median of the rounds' own ratios.\n\n", rep.cfg.rounds)
-	b.WriteString("| Variant | Rejected req/s | × bare chi | × httprate-redis | Allowed req/s | × bare chi | × httprate-redis |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| Variant | Rejected req/s | × bare chi | × httprate-redis | server CPU µs/req | Allowed req/s | × bare chi | × httprate-redis | server CPU µs/req |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, v := range rep.measured() {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", v.name,
-			thousands(rep.rps(rejected, v.name)), rep.ratio(rejected, v.name, "bare-chi"), rep.ratio(rejected, v.name, "httprate-redis"),
-			thousands(rep.rps(allowed, v.name)), rep.ratio(allowed, v.name, "bare-chi"), rep.ratio(allowed, v.name, "httprate-redis"))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", v.name,
+			thousands(rep.rps(rejected, v.name)), rep.ratio(rejected, v.name, "bare-chi"), rep.ratio(rejected, v.name, "httprate-redis"), rep.cpu(rejected, v.name),
+			thousands(rep.rps(allowed, v.name)), rep.ratio(allowed, v.name, "bare-chi"), rep.ratio(allowed, v.name, "httprate-redis"), rep.cpu(allowed, v.name))
 	}
+	b.WriteString("\nServer CPU µs/req is the bench process's CPU time (user and system) per answered request, median of the rounds: on a machine that other work keeps busy, requests per second follow the share of the cores the server gets, CPU per request much less.\n")
 	b.WriteString("\nbare-chi answers every POST with a 429 on the rejected path and runs the trivial handler alone on the allowed path. Every limiter sits in front of a trivial handler, limits 3/minute per client and keys on the app's HMAC of client IP and User-Agent. ours-redis runs the Redis store behind Failover (100ms timeout, memory fallback, refusal cache) as the app does; ours-redis-2-layers adds the app's default per-IP ceiling (60/minute) to the same decision, one round trip for both. app-memory and app-redis serve the shipped app's whole handler, built by app.NewHandler as app.Run builds it with default settings (request log to a file, metrics, refusal summary, analytics, bans, security headers, client resolution around the limiter, and its default per-IP ceiling); on the allowed path RATE_LIMIT is raised out of reach and every request is a question the docs engine answers, so their allowed column is the real binary's answer rate, not a limiter's.\n\n")
 
 	b.WriteString("#### Every run\n\n")

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -376,10 +377,12 @@ func measure(ctx context.Context, cfg config, wrk, script string, rs *redisServe
 	}
 	defer func() { stop() }()
 	before := stats()
+	cpuBefore := processCPU()
 	res, err := runWrk(ctx, wrk, script, "http://"+addr+"/chat", cfg)
 	if err != nil {
 		return result{}, err
 	}
+	res.serverCPU = processCPU() - cpuBefore
 	res.variant, res.path = v.name, p
 	res.ok, res.limited, res.other = sc.ok.Load(), sc.limited.Load(), sc.other.Load()
 	after := stats()
@@ -413,4 +416,16 @@ func countLines(f *os.File, offset int64) (bytes, lines int64) {
 		}
 	}
 	return st.Size() - offset, lines
+}
+
+// processCPU is the CPU time this process (the servers; wrk and
+// redis-server run apart) has used, user and system. On a machine that
+// other work keeps busy, requests per second swing with the share of the
+// cores the server gets; CPU per request does not.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

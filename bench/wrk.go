@@ -78,6 +78,17 @@ type result struct {
 	// logBytes and logLines are what the app variants wrote to their log
 	// during the run.
 	logBytes, logLines int64
+	// serverCPU is the CPU time the bench process spent during the run.
+	serverCPU time.Duration
+}
+
+// cpuPerRequest is the server's CPU time per answered request.
+func (r result) cpuPerRequest() time.Duration {
+	n := r.ok + r.limited + r.other
+	if n == 0 {
+		return 0
+	}
+	return r.serverCPU / time.Duration(n)
 }
 
 // check says whether the run answered as its path says it should: on the
