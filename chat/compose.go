@@ -34,6 +34,9 @@ const (
 	// unsureCoverage is the share of the question's weight the best
 	// passage must hold for Docs to answer without saying it is unsure.
 	unsureCoverage = 0.3
+	// secondShare is how close to the best unit's score another unit
+	// must come to be quoted with it.
+	secondShare = 0.8
 )
 
 // blockKind is what a block of Markdown is.
@@ -281,6 +284,18 @@ func compose(ix *Index, question string, hits []Hit, terms map[string]float64) s
 		u.to = us[best+1].to
 	}
 	text = render(bs, u, terms, ix)
+	if add := secondUnit(us, scores, best, u); add >= 0 && !overview {
+		// A close second holds what the first may lack: quote both, in
+		// document order, when they fit.
+		more := render(bs, us[add], terms, ix)
+		if len(text)+len(more) <= maxAnswerBytes {
+			if us[add].from < u.from {
+				text = more + "\n\n" + text
+			} else {
+				text = text + "\n\n" + more
+			}
+		}
+	}
 	if coverage(ix, top, terms) < unsureCoverage {
 		where := top.Title
 		if top.Heading != "" {
@@ -289,6 +304,21 @@ func compose(ix *Index, question string, hits []Hit, terms map[string]float64) s
 		return "I am not sure the documents answer this. The closest section is “" + where + "”:\n\n" + text
 	}
 	return text
+}
+
+// secondUnit returns the unit, outside the blocks of u, that scores at
+// least secondShare of the best unit's score, the highest such, or -1.
+func secondUnit(us []unit, scores []float64, best int, u unit) int {
+	add := -1
+	for i, o := range us {
+		if i == best || o.to >= u.from && o.from <= u.to || scores[i] < secondShare*scores[best] || scores[i] == 0 {
+			continue
+		}
+		if add < 0 || scores[i] > scores[add] {
+			add = i
+		}
+	}
+	return add
 }
 
 // unit is a run of blocks bs[from:to+1] quoted together: a block with the

@@ -322,3 +322,36 @@ func TestHeadingMatch(t *testing.T) {
 		t.Errorf("got %v first, want the section whose whole heading the question names", sections(hits))
 	}
 }
+
+// TestComposeSecondUnit: when two paragraphs of a section hold the
+// question's words about equally, the answer quotes both, in document
+// order; a paragraph that holds far less is left out.
+func TestComposeSecondUnit(t *testing.T) {
+	fsys := fstest.MapFS{"proxy.md": {Data: []byte(`# Guide
+
+## Trusted proxies
+
+The trusted proxy middleware reads the client address from a header.
+
+Unrelated remarks about logging and metrics go here.
+
+For the trusted proxy middleware, the hop count is the number of proxies in front.
+`)}}
+	passages, err := Load(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := NewDocs(NewIndex(passages))
+	text, _ := answer(t, d, Query{Question: "trusted proxy middleware client hop count"})
+	for _, want := range []string{"reads the client address", "the hop count is the number"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("answer %q: want it to contain %q", text, want)
+		}
+	}
+	if i, j := strings.Index(text, "reads the client"), strings.Index(text, "hop count is"); i > j {
+		t.Errorf("answer %q: want the paragraphs in document order", text)
+	}
+	if strings.Contains(text, "Unrelated remarks") {
+		t.Errorf("answer %q: want the paragraph without the question's words left out", text)
+	}
+}

@@ -258,6 +258,10 @@ func stem(w string) string {
 		undouble     bool
 	}{
 		{"ation", "", 4, false},
+		{"ssion", "ss", 4, false}, // compression, compress
+		{"ction", "ct", 4, false}, // protection, protect
+		{"ility", "le", 4, false}, // compatibility, compatible
+		{"ity", "", 4, false},     // security, secure
 		{"ment", "", 4, false},
 		{"ing", "", 3, true},
 		{"ied", "y", 3, false},
@@ -288,6 +292,12 @@ func termOf(w string) string {
 	t := stem(w)
 	if full := abbreviation(t); full != "" {
 		return stem(full)
+	}
+	switch t {
+	case "using", "used", "usag":
+		// Too short for stem's rules, and the most common verb of
+		// documentation: "using it" must meet "Usage".
+		return "use"
 	}
 	return t
 }

@@ -48,6 +48,10 @@ func TestStem(t *testing.T) {
 		{[]string{"run", "running"}, "run"},
 		{[]string{"install", "installed", "installing"}, "install"},
 		{[]string{"configure", "configured", "configuration"}, "configur"},
+		{[]string{"compress", "compression"}, "compress"},
+		{[]string{"protect", "protection"}, "protect"},
+		{[]string{"compatible", "compatibility"}, "compatibl"},
+		{[]string{"secure", "security"}, "secur"},
 		{[]string{"redis"}, "redis"},
 		{[]string{"status"}, "status"},
 		{[]string{"access"}, "access"},
@@ -100,5 +104,27 @@ func TestStopWords(t *testing.T) {
 		if isStopWord(w) {
 			t.Errorf("isStopWord(%q): got true, want false", w)
 		}
+	}
+}
+
+func TestTermOf(t *testing.T) {
+	tests := []struct {
+		words []string // all give the same term
+		want  string
+	}{
+		{[]string{"use", "uses", "used", "using", "usage"}, "use"},
+		{[]string{"num", "number", "numbers"}, "numb"},
+		{[]string{"param", "params", "parameter", "parameters"}, "paramet"},
+		{[]string{"env", "environment"}, "environ"},
+		{[]string{"min"}, "min"}, // minute or minimum: left alone
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			for _, w := range tt.words {
+				if got := termOf(w); got != tt.want {
+					t.Errorf("termOf(%q): got %q, want %q", w, got, tt.want)
+				}
+			}
+		})
 	}
 }
