@@ -113,7 +113,9 @@ const maxSessionID = 64
 // SessionID returns the request's X-Session-ID if there is exactly one
 // and it is valid.
 func SessionID(r *http.Request) (string, bool) {
-	vs := r.Header.Values("X-Session-ID")
+	// The canonical key, looked up directly: Values would canonicalize
+	// "X-Session-ID" into a new string on every request.
+	vs := r.Header["X-Session-Id"]
 	if len(vs) != 1 {
 		return "", false
 	}
