@@ -251,11 +251,16 @@ func (ix *Index) parse(text string) query {
 			continue
 		}
 		if ix.postings[t.term] != nil {
+			if q.weights[t.term] >= 1 {
+				// Said twice ("a request id for each request") is
+				// grammar, not emphasis.
+				continue
+			}
 			q.content++
 			q.known++
 			q.weights[t.term]++
 			for _, r := range ix.relatedTerms(t.term) {
-				extra[r] += relatedWeight
+				extra[r] = relatedWeight
 			}
 			continue
 		}

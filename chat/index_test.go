@@ -205,3 +205,15 @@ The cache keeps downloaded files. Its size grows over time.
 		})
 	}
 }
+
+// TestParseRepeatedWord: a word said twice weighs what it weighs once.
+func TestParseRepeatedWord(t *testing.T) {
+	ix := smallIndex(t)
+	q := ix.parse("limit the requests of a client per limit")
+	if got := q.weights["limit"]; got != 1 {
+		t.Errorf("weight of limit: got %v, want 1", got)
+	}
+	if q.content != 3 {
+		t.Errorf("content words: got %v, want 3 (limit, request, client)", q.content)
+	}
+}

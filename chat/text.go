@@ -384,7 +384,9 @@ password credential secret
 concurrent parallel simultaneous
 upgrade update
 run execute
-compress compression gzip`
+compress compression gzip
+linux unix
+mac macos osx`
 
 // related returns the terms of the words grouped with term in
 // relatedWords, term itself left out.
