@@ -84,6 +84,17 @@ func allAre(s []int, v int) bool {
 	return len(s) > 0
 }
 
+// A route limit that, with the shared layers, would not fit one decision
+// stops start-up naming its variable.
+func TestRouteLimitTooManyNamesVariable(t *testing.T) {
+	opts := Options{Limits: []config.RouteLimit{{Name: "summarize", Var: "RATE_LIMIT_SUMMARIZE", Default: "1/minute"}}}
+	many := "1/second;2/2 seconds;3/3 seconds;4/4 seconds;5/5 seconds;6/6 seconds;7/7 seconds;8/8 seconds;9/9 seconds;10/10 seconds;11/11 seconds;12/12 seconds;13/13 seconds;14/14 seconds;15/15 seconds"
+	_, err := limitsApp(t, opts, map[string]string{"RATE_LIMIT_SUMMARIZE": many, "RATE_LIMIT_GLOBAL": "1000/day"})
+	if err == nil || !strings.HasPrefix(err.Error(), "config: RATE_LIMIT_SUMMARIZE=") {
+		t.Errorf("got %v, want an error naming RATE_LIMIT_SUMMARIZE", err)
+	}
+}
+
 // Mistakes in declaring or naming limits stop start-up with one line.
 func TestRouteLimitMistakesStopStartup(t *testing.T) {
 	route := func(name string, opts ...handlers.LimitOption) func(chi.Router, handlers.Deps) {

@@ -115,6 +115,6 @@ func load(getenv func(string) string, opts Options) (config.Config, error) {
 	if err != nil {
 		return cfg, err
 	}
-	cfg.Limits, err = config.LoadRouteLimits(getenv, append(handlers.Limits(), opts.Limits...))
+	cfg.Limits, err = config.LoadRouteLimits(getenv, append(handlers.Limits(), opts.Limits...), len(cfg.PerIP)+len(cfg.Global))
 	return cfg, err
 }

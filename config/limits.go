@@ -32,8 +32,11 @@ var reservedLimitNames = map[string]bool{"per-ip": true, "global": true, "per-cl
 
 // LoadRouteLimits reads each declared limit through getenv, after
 // checking that the declarations are sound: valid, unique names (two
-// limits of one name would share counters without a word).
-func LoadRouteLimits(getenv func(string) string, decl []RouteLimit) (map[string][]ratelimit.Limit, error) {
+// limits of one name would share counters without a word). shared is the
+// number of limits every decision carries besides the route's own (the
+// per-IP ceiling's and the global budget's): together they must fit
+// ratelimit.MaxLimits.
+func LoadRouteLimits(getenv func(string) string, decl []RouteLimit, shared int) (map[string][]ratelimit.Limit, error) {
 	out := make(map[string][]ratelimit.Limit, len(decl))
 	for _, d := range decl {
 		switch {
@@ -47,6 +50,9 @@ func LoadRouteLimits(getenv func(string) string, decl []RouteLimit) (map[string]
 		ls, err := limits(getenv, d.Var, d.Default, false)
 		if err != nil {
 			return nil, err
+		}
+		if n := len(ls) + shared; n > ratelimit.MaxLimits {
+			return nil, fmt.Errorf("config: %s=%q: %d limits with the per-IP and global ones, at most %d fit one decision", d.Var, getenv(d.Var), n, ratelimit.MaxLimits)
 		}
 		out[d.Name] = ls
 	}
