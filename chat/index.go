@@ -35,6 +35,11 @@ const (
 	// say what a section is about better than any sentence in it, and
 	// saturation would otherwise cap that.
 	headingBonus = 0.5
+
+	// siblingShare times the idf of a question's word is earned by a
+	// passage of a long section for each word found only in the
+	// section's other passages.
+	siblingShare = 1.0
 )
 
 // fileShareDamping is the factor on the idf of a word that occurs in
@@ -411,6 +416,7 @@ func (ix *Index) search(q query, k int) []Hit {
 	fieldB := [numFields]float64{bodyB, headB, titleB}
 	scores := make(map[int]float64)
 	matched := make(map[int]float64) // idf mass of the question's words found in each passage
+	terms := make(map[int][]string)  // the question's words found in each passage
 	// Sorted terms add up the same way every time, so equal passages tie exactly.
 	for _, term := range slices.Sorted(maps.Keys(q.weights)) {
 		w, idf := q.weights[term], ix.idf(term)
@@ -429,11 +435,12 @@ func (ix *Index) search(q query, k int) []Hit {
 			}
 			if !q.wholes[term] {
 				matched[p.doc] += w * idf
+				terms[p.doc] = append(terms[p.doc], term)
 			}
 		}
 	}
 	for doc := range scores {
-		scores[doc] += ix.headingMatch(doc, q)
+		scores[doc] += ix.headingMatch(doc, q) + ix.siblingMatch(doc, q, terms)
 	}
 	var top float64
 	for _, s := range scores {
@@ -489,6 +496,34 @@ func (ix *Index) headingMatch(doc int, q query) float64 {
 		mass += w * ix.idf(term)
 	}
 	return headingFullBonus * mass
+}
+
+// siblingMatch is the bonus of a passage cut from a long section for the
+// question's words that other passages of the section hold and it does
+// not: the section answers as a whole, and a question whose words fall
+// on both sides of a cut should not lose to a short section holding
+// fewer of them.
+func (ix *Index) siblingMatch(doc int, q query, terms map[int][]string) float64 {
+	p := ix.passages[doc]
+	sibs := ix.sections[sectionKey{p.Name, p.Heading}]
+	if len(sibs) == 0 {
+		return 0
+	}
+	var bonus float64
+	var seen []string
+	for _, s := range sibs {
+		if s == doc {
+			continue
+		}
+		for _, term := range terms[s] {
+			if slices.Contains(terms[doc], term) || slices.Contains(seen, term) {
+				continue
+			}
+			seen = append(seen, term)
+			bonus += siblingShare * q.weights[term] * ix.idf(term)
+		}
+	}
+	return bonus
 }
 
 // sectionKey names a section: its file and heading.

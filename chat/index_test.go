@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"strings"
 	"testing"
 	"testing/fstest"
 )
@@ -215,5 +216,32 @@ func TestParseRepeatedWord(t *testing.T) {
 	}
 	if q.content != 3 {
 		t.Errorf("content words: got %v, want 3 (limit, request, client)", q.content)
+	}
+}
+
+// TestSiblingMatch: a long section cut into passages answers as a whole,
+// so a question whose words fall on both sides of the cut finds it before
+// a short section that holds fewer of them.
+func TestSiblingMatch(t *testing.T) {
+	filler := strings.Repeat("Background prose about nothing in particular. ", 40)
+	fsys := fstest.MapFS{"guide.md": {Data: []byte("# Guide\n\n## Locations\n\nThe settings file lives in the home folder.\n\n" +
+		filler + "\n\nOn linux the folder is under the home directory.\n\n" +
+		"## Platforms\n\nOn linux the settings are kept.\n\n## Logs\n\nThe log file rotates daily.\n\n## Cache\n\nThe cache file grows.\n")}}
+	passages, err := Load(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cut int
+	for _, p := range passages {
+		if p.Heading == "Locations" {
+			cut++
+		}
+	}
+	if cut < 2 {
+		t.Fatalf("got %d passages for the long section, want it cut in several", cut)
+	}
+	hits := NewIndex(passages).Search("settings file on linux", 3)
+	if len(hits) == 0 || hits[0].Passage.Heading != "Locations" {
+		t.Errorf("Search best: got %v, want the Locations section", sections(hits))
 	}
 }
