@@ -7,6 +7,7 @@
 //   - app.go: building the server and serving it
 //   - engines.go: the registry of model_type values and their engines
 //   - limits.go: the named limits that handlers/routes.go asks for
+//   - reads.go: the short cache of GET /limits
 //   - store.go: the limiter's store, in memory or in Redis
 //   - identity.go: who a client is, its keys and GET /whoami
 //   - ops.go: metrics, bans, analytics and the admin routes

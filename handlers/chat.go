@@ -94,7 +94,7 @@ func handleChat(d Deps) http.HandlerFunc {
 		}
 		a := answer{w: w, r: r, d: d, ctx: ctx, cancel: cancel, deadline: deadline, reply: reply}
 		if wantsJSON(r) {
-			a.json(model.Name)
+			a.whole(model.Name)
 			return
 		}
 		a.stream()
@@ -278,10 +278,10 @@ func (a *answer) stream() {
 	write(line{Type: "done"}, a.writeDeadline())
 }
 
-// json collects the whole answer and writes it as one object; past
+// whole collects the whole answer and writes it as one object; past
 // Deps.AnswerMaxBytes or AnswerMaxDuration it answers the bound's error
 // instead.
-func (a *answer) json(model string) {
+func (a *answer) whole(model string) {
 	var b strings.Builder
 	for tok, err := range a.reply.Tokens {
 		if err == nil {
