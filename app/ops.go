@@ -85,7 +85,7 @@ func (o *ops) start(ctx context.Context, rdb redis.UniversalClient, keys *identi
 		Logger: o.log,
 		OnBanned: func(r *http.Request, _ bans.Ban) {
 			o.metrics.Banned()
-			o.summarize(r, "banned")
+			o.summarize(r, o.clientOf(r).short, "banned")
 		},
 	})
 	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -100,7 +100,7 @@ func (o *ops) start(ctx context.Context, rdb redis.UniversalClient, keys *identi
 }
 
 // guard is what every limited route has in front of its limiter: the
-// client worked out once, then the bans.
+// client's key for the request log, then the bans.
 func (o *ops) guard(next http.Handler) http.Handler {
 	return o.identify(o.bans.Middleware(o.client)(next))
 }
@@ -142,7 +142,7 @@ func (o *ops) close() {
 	o.wg.Wait()
 }
 
-// client is what identify learned of a request on a rate-limited route.
+// client is who a request on a rate-limited route comes from.
 type client struct {
 	ip netip.Addr
 	// key and tag are the hex parts of the per-client key
@@ -151,27 +151,35 @@ type client struct {
 	key, tag, ipTag, short string
 }
 
-type clientCtx struct{}
+// clientOf works out r's client. Its keys come from identity.Keys' cache
+// of recent keys: working them out again where they are needed (bans,
+// analytics, the refusal summary) costs less than carrying them in a new
+// request and context, which a flood would pay on every refusal. A key
+// that cannot be computed (a bad bearer token) is left empty, for the
+// limiter to refuse.
+func (o *ops) clientOf(r *http.Request) client {
+	var c client
+	if res, ok := identity.FromContext(r.Context()); ok {
+		c.ip = res.IP
+	}
+	if k, err := o.keys.Client(r); err == nil {
+		c.tag, c.key = splitKey(k)
+		c.short = identity.ShortKey(k)
+	}
+	if k, err := o.keys.IP(r); err == nil {
+		c.ipTag, _ = splitKey(k)
+	}
+	return c
+}
 
-// identify works out the client of a rate-limited request once, for the
-// bans, the analytics and the request log (which shows the key's first 8
-// characters). A key that cannot be computed (a bad bearer token) is left
-// for the limiter to refuse.
+// identify gives the request log the client's key (its first 8
+// characters) on a rate-limited route, whatever the limiter decides.
 func (o *ops) identify(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := &client{}
-		if res, ok := identity.FromContext(r.Context()); ok {
-			c.ip = res.IP
-		}
 		if k, err := o.keys.Client(r); err == nil {
-			c.tag, c.key = splitKey(k)
-			c.short = identity.ShortKey(k)
-			handlers.NoteKey(r.Context(), c.short)
+			handlers.NoteKey(r.Context(), identity.ShortKey(k))
 		}
-		if k, err := o.keys.IP(r); err == nil {
-			c.ipTag, _ = splitKey(k)
-		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientCtx{}, c)))
+		next.ServeHTTP(w, r)
 	})
 }
 
@@ -185,21 +193,14 @@ func splitKey(k string) (tag, rest string) {
 
 // client tells the bans a request's address and key parts.
 func (o *ops) client(r *http.Request) (netip.Addr, []string) {
-	c, _ := r.Context().Value(clientCtx{}).(*client)
-	if c == nil {
-		return netip.Addr{}, nil
-	}
+	c := o.clientOf(r)
 	return c.ip, []string{c.key, c.tag, c.ipTag}
 }
 
-// summarize counts a refusal of r by policy in the refusal summary and
-// leaves r out of the request log.
-func (o *ops) summarize(r *http.Request, policy string) {
-	key := ""
-	if c, _ := r.Context().Value(clientCtx{}).(*client); c != nil {
-		key = c.short
-	}
-	o.refused.Add(key, policy)
+// summarize counts a refusal of the client whose short key is short by
+// policy in the refusal summary and leaves r out of the request log.
+func (o *ops) summarize(r *http.Request, short, policy string) {
+	o.refused.Add(short, policy)
 	handlers.Quiet(r.Context())
 }
 
@@ -207,20 +208,16 @@ func (o *ops) summarize(r *http.Request, policy string) {
 // refusal, the refusal summary in place of a request line.
 func (o *ops) decided(r *http.Request, res ratelimit.Result) {
 	o.metrics.Decision(res.Allowed, o.cfg.DryRun, res.Policy)
+	c := o.clientOf(r)
 	if !res.Allowed && !o.cfg.DryRun {
-		o.summarize(r, res.Policy)
+		o.summarize(r, c.short, res.Policy)
 	}
-	c, _ := r.Context().Value(clientCtx{}).(*client)
 	if o.cfg.DryRun && !res.Allowed {
 		// The request goes through; the log says what enforcing would
 		// have done, with the key's prefix only.
-		key := ""
-		if c != nil {
-			key = identity.ShortKey(c.key)
-		}
-		o.log.Info("dry run: would refuse", "policy", res.Policy, "limit", res.Limit.String(), "retry_after", res.RetryAfter.Round(time.Second).String(), "key", key)
+		o.log.Info("dry run: would refuse", "policy", res.Policy, "limit", res.Limit.String(), "retry_after", res.RetryAfter.Round(time.Second).String(), "key", c.short)
 	}
-	if c == nil || o.analytics == nil {
+	if o.analytics == nil {
 		return
 	}
 	sess, _ := identity.SessionID(r)
