@@ -416,9 +416,10 @@ func (ix *Index) search(q query, k int) []Hit {
 	fieldB := [numFields]float64{bodyB, headB, titleB}
 	scores := make(map[int]float64)
 	matched := make(map[int]float64) // idf mass of the question's words found in each passage
-	terms := make(map[int][]string)  // the question's words found in each passage
+	found := make(map[int]uint64)    // bit i: the question's word sorted[i] is in the passage
 	// Sorted terms add up the same way every time, so equal passages tie exactly.
-	for _, term := range slices.Sorted(maps.Keys(q.weights)) {
+	sorted := slices.Sorted(maps.Keys(q.weights))
+	for i, term := range sorted {
 		w, idf := q.weights[term], ix.idf(term)
 		if !q.wholes[term] {
 			total += w * idf
@@ -435,12 +436,14 @@ func (ix *Index) search(q query, k int) []Hit {
 			}
 			if !q.wholes[term] {
 				matched[p.doc] += w * idf
-				terms[p.doc] = append(terms[p.doc], term)
+				if i < 64 {
+					found[p.doc] |= 1 << i
+				}
 			}
 		}
 	}
 	for doc := range scores {
-		scores[doc] += ix.headingMatch(doc, q) + ix.siblingMatch(doc, q, terms)
+		scores[doc] += ix.headingMatch(doc, q) + ix.siblingMatch(doc, q, sorted, found)
 	}
 	var top float64
 	for _, s := range scores {
@@ -503,23 +506,21 @@ func (ix *Index) headingMatch(doc int, q query) float64 {
 // not: the section answers as a whole, and a question whose words fall
 // on both sides of a cut should not lose to a short section holding
 // fewer of them.
-func (ix *Index) siblingMatch(doc int, q query, terms map[int][]string) float64 {
+// terms are the question's terms, sorted, and found their bit sets per
+// passage.
+func (ix *Index) siblingMatch(doc int, q query, terms []string, found map[int]uint64) float64 {
 	p := ix.passages[doc]
 	sibs := ix.sections[sectionKey{p.Name, p.Heading}]
 	if len(sibs) == 0 {
 		return 0
 	}
-	var bonus float64
-	var seen []string
+	var others uint64
 	for _, s := range sibs {
-		if s == doc {
-			continue
-		}
-		for _, term := range terms[s] {
-			if slices.Contains(terms[doc], term) || slices.Contains(seen, term) {
-				continue
-			}
-			seen = append(seen, term)
+		others |= found[s]
+	}
+	var bonus float64
+	for i, term := range terms {
+		if i < 64 && others&^found[doc]&(1<<i) != 0 {
 			bonus += siblingShare * q.weights[term] * ix.idf(term)
 		}
 	}

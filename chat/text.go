@@ -393,9 +393,8 @@ mac macos osx`
 func related(term string) []string {
 	var out []string
 	for group := range strings.Lines(relatedWords) {
-		words := strings.Fields(group)
 		in := false
-		for _, w := range words {
+		for w := range strings.FieldsSeq(group) {
 			if termOf(w) == term {
 				in = true
 				break
@@ -404,7 +403,7 @@ func related(term string) []string {
 		if !in {
 			continue
 		}
-		for _, w := range words {
+		for w := range strings.FieldsSeq(group) {
 			if t := termOf(w); t != term && !slices.Contains(out, t) {
 				out = append(out, t)
 			}
