@@ -7,9 +7,10 @@
 // The bans live in a Store: in memory they belong to one process and are
 // gone when it stops; in Redis every instance shares them and they
 // survive restarts (of the app; of Redis too when it persists its data).
-// Checks never wait on the store: each instance answers from a snapshot
-// that its own changes update at once and Run refreshes every second, so a
-// ban made on one instance reaches the others within about a second.
+// Checks never wait on the store: each instance answers from an index in
+// memory that its own changes update at once and Run brings up to date
+// every second, so a ban made on one instance reaches the others within
+// about a second. A check costs the same with 100 bans as with 100,000.
 package bans
 
 import (
@@ -211,10 +212,12 @@ var ErrFull = errors.New("bans: the ban list is full")
 
 // Bans adds, lists, lifts and checks bans. It is safe for concurrent use.
 //
-// Checks (Match, Middleware) read an in-memory index and never wait: not
-// on the store, not on a lock. Add and Remove change the store and then
-// one entry of the index; Refresh and Run replace the index whole when
-// the store changed, building the new one aside and swapping it in.
+// Checks (Match, Middleware) read an in-memory index and never wait on
+// the store; they share its read lock, which a change holds for one entry.
+// Add and Remove change the store and then one entry of the index.
+// Refresh and Run apply the changes other instances made, from the
+// store's log (Logged), or else read the whole store into a new index
+// built aside and swapped in.
 type Bans struct {
 	store Store
 	opts  Options
@@ -223,8 +226,8 @@ type Bans struct {
 	// never replaces a newer index, and an add or removal made during a
 	// reload lands in the index that stays.
 	mu sync.Mutex
-	// version is the store's version at the last full read (under mu);
-	// loaded tells whether there was one.
+	// version is the store's version the index reflects (under mu);
+	// loaded tells whether there is one.
 	version int64
 	loaded  bool
 	// lastRead is when the store was last read in full (under mu).
@@ -304,11 +307,12 @@ func (b *Bans) List(ctx context.Context) ([]Ban, error) {
 	return list, nil
 }
 
-// Refresh brings the index up to date with the store: when the store's
-// version moved since the last read (always, for a store that is not
-// Versioned), it reads every ban, drops the expired ones (from the store
-// too) and swaps in a new index. Checks go on against the old index
-// meanwhile.
+// Refresh brings the index up to date with the store. When the store's
+// version moved since the last refresh (always, for a store that is not
+// Versioned), it applies the changes from the store's log, or, when the
+// store is not Logged or its log no longer reaches back that far, reads
+// every ban, drops the expired ones (from the store too) and swaps in a
+// new index. Checks go on against the old index meanwhile.
 func (b *Bans) Refresh(ctx context.Context) error {
 	expired, err := b.reload(ctx, false)
 	b.drop(ctx, expired)
