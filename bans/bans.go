@@ -319,8 +319,9 @@ func (b *Bans) Refresh(ctx context.Context) error {
 	return err
 }
 
-// reload reads the store into a new index, if its version moved or sweep
-// is set, and returns the ids of the expired bans it left out.
+// reload catches up with the store, as Refresh says; sweep forces a full
+// read. It returns the ids of the expired bans a full read left out, for
+// drop.
 func (b *Bans) reload(ctx context.Context, sweep bool) ([]string, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
