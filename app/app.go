@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"syscall"
 	"time"
@@ -174,8 +175,19 @@ func (a *app) serve(ctx context.Context) error {
 // limitConns bounds the connections ln holds open to MAX_CONNECTIONS: a
 // client that opens connections and never finishes a request would
 // otherwise grow the server until descriptors or memory run out.
+//
+// Once such a flood has passed, the memory its connections held is
+// given back to the system at once: the runtime would otherwise keep it
+// for minutes, and a container's memory limit counts it all that time.
 func (a *app) limitConns(ln net.Listener) (*connlimit.Listener, error) {
-	l, err := connlimit.New(ln, connlimit.Options{Max: a.cfg.Server.MaxConnections, Logger: a.log.With("variable", "MAX_CONNECTIONS")})
+	l, err := connlimit.New(ln, connlimit.Options{
+		Max:    a.cfg.Server.MaxConnections,
+		Logger: a.log.With("variable", "MAX_CONNECTIONS"),
+		OnDrained: func() {
+			a.log.Info("connections back under a quarter of MAX_CONNECTIONS: returning memory to the system", "max", a.cfg.Server.MaxConnections)
+			go debug.FreeOSMemory()
+		},
+	})
 	if err != nil {
 		return nil, fmt.Errorf("config: MAX_CONNECTIONS=%d: %w", a.cfg.Server.MaxConnections, err)
 	}

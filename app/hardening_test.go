@@ -120,7 +120,7 @@ func TestExpectContinueOverTheCap(t *testing.T) {
 // their headers and stop, against MAX_CONNECTIONS=50, never hold more
 // than 50 connections, /health still answers, the bound is logged, and
 // once they close the server's goroutines return to about where they
-// were.
+// were and its memory is given back to the system.
 func TestHalfOpenConnectionsPastTheCap(t *testing.T) {
 	s := serveApp(t, map[string]string{"MAX_CONNECTIONS": "50"}, Options{})
 	health := func() int {
@@ -179,6 +179,9 @@ func TestHalfOpenConnectionsPastTheCap(t *testing.T) {
 				runtime.NumGoroutine(), baseline, buf[:runtime.Stack(buf, true)])
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(s.logs.String(), "returning memory to the system") {
+		t.Errorf("no log line of memory returned once the connections closed:\n%s", s.logs)
 	}
 	if got := health(); got != http.StatusOK {
 		t.Errorf("got /health %d after the load, want 200", got)

@@ -38,6 +38,12 @@ type Options struct {
 	LogEvery time.Duration
 	// Now is the clock of LogEvery; default time.Now.
 	Now func() time.Time
+	// OnDrained, if set, is called once each time the open connections
+	// fall to a quarter of Max after having reached it: the flood is
+	// over, and what it held can be given back (the app returns memory
+	// to the system then). It is called from a connection's Close, so it
+	// should return quickly.
+	OnDrained func()
 }
 
 // Stats counts what a Listener did. Open never exceeds Options.Max, nor
@@ -66,6 +72,9 @@ type Listener struct {
 	// count what happened since.
 	logged           time.Time
 	evicted, refused int64
+	// full is set when the bound is reached, cleared when OnDrained is
+	// called.
+	full bool
 }
 
 // New wraps ln.
@@ -149,6 +158,7 @@ func (l *Listener) admit(nc net.Conn) net.Conn {
 		if l.conns.Len() < l.opts.Max {
 			c := &conn{Conn: nc, l: l}
 			c.elem = l.conns.PushBack(c)
+			l.full = l.full || l.conns.Len() == l.opts.Max
 			l.stats.Accepted++
 			l.stats.Peak = max(l.stats.Peak, l.conns.Len())
 			l.mu.Unlock()
@@ -225,7 +235,14 @@ func (l *Listener) logBound() {
 func (l *Listener) release(c *conn) {
 	l.mu.Lock()
 	l.conns.Remove(c.elem)
+	drained := l.full && l.conns.Len() <= l.opts.Max/4
+	if drained {
+		l.full = false
+	}
 	l.mu.Unlock()
+	if drained && l.opts.OnDrained != nil {
+		l.opts.OnDrained()
+	}
 	select {
 	case l.freed <- struct{}{}:
 	default:

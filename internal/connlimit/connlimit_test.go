@@ -223,3 +223,48 @@ func TestBoundLoggedNotPerConnection(t *testing.T) {
 	}
 	close(s.release)
 }
+
+// TestDrainedOncePerFlood: OnDrained is called once the connections fall
+// to a quarter of Max after reaching it, once per flood, and not for
+// traffic that never reached the bound.
+func TestDrainedOncePerFlood(t *testing.T) {
+	drained := make(chan struct{}, 10)
+	s := serve(t, Options{Max: 8, OnDrained: func() { drained <- struct{}{} }})
+	waitOpen := func(want int) {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); s.l.Stats().Open != want; {
+			if time.Now().After(deadline) {
+				t.Fatalf("got %d open, want %d", s.l.Stats().Open, want)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	// Below the bound: no call.
+	few := halfOpen(t, s.addr, 4)
+	waitOpen(4)
+	for _, c := range few {
+		c.Close()
+	}
+	waitOpen(0)
+	if len(drained) != 0 {
+		t.Fatalf("got %d calls without reaching the bound, want 0", len(drained))
+	}
+	for flood := 1; flood <= 2; flood++ {
+		accepted := s.l.Stats().Accepted
+		cs := halfOpen(t, s.addr, 20)
+		for deadline := time.Now().Add(20 * time.Second); s.l.Stats().Accepted < accepted+20; {
+			if time.Now().After(deadline) {
+				t.Fatalf("got %d accepted, want %d", s.l.Stats().Accepted, accepted+20)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		waitOpen(8)
+		for _, c := range cs {
+			c.Close()
+		}
+		waitOpen(0)
+		if len(drained) != flood {
+			t.Fatalf("after flood %d: got %d calls, want %d", flood, len(drained), flood)
+		}
+	}
+}
