@@ -98,6 +98,7 @@ type Index struct {
 	damping  map[string]float64   // term -> idf factor below 1, for terms in every file
 	heads    [][]string           // the distinct terms of each passage's own heading
 	sections map[sectionKey][]int // the passages of each section cut into several, in order
+	siblings [][]int              // per passage, its section's entry in sections; nil when not cut
 	words    map[string]string    // lower-cased word as written -> its term, for typo correction
 	byLen    map[int][]string     // the keys of words grouped by rune count, sorted
 }
@@ -199,6 +200,12 @@ func NewIndex(passages []Passage) *Index {
 			if fc.n >= n {
 				ix.damping[term] = fileShareDamping
 			}
+		}
+	}
+	ix.siblings = make([][]int, len(passages))
+	for _, docs := range ix.sections {
+		for _, d := range docs {
+			ix.siblings[d] = docs
 		}
 	}
 	for w := range ix.words {
@@ -414,9 +421,15 @@ func (ix *Index) search(q query, k int) []Hit {
 	total := q.unknown * unknownWeight * ix.idf1()
 	fieldWeight := [numFields]float64{bodyWeight, headWeight, titleWeight}
 	fieldB := [numFields]float64{bodyB, headB, titleB}
-	scores := make(map[int]float64)
-	matched := make(map[int]float64) // idf mass of the question's words found in each passage
-	found := make(map[int]uint64)    // bit i: the question's word sorted[i] is in the passage
+	// One map lookup per posting: at[doc] indexes accs, which holds
+	// everything summed for a passage.
+	type acc struct {
+		doc            int
+		score, matched float64 // BM25F score; idf mass of the question's words found
+		found          uint64  // bit i: the question's word sorted[i] is in the passage
+	}
+	at := make(map[int]int)
+	var accs []acc
 	// Sorted terms add up the same way every time, so equal passages tie exactly.
 	sorted := slices.Sorted(maps.Keys(q.weights))
 	for i, term := range sorted {
@@ -425,29 +438,44 @@ func (ix *Index) search(q query, k int) []Hit {
 			total += w * idf
 		}
 		for _, p := range ix.postings[term] {
+			j, ok := at[p.doc]
+			if !ok {
+				j = len(accs)
+				at[p.doc] = j
+				accs = append(accs, acc{doc: p.doc})
+			}
+			a := &accs[j]
 			var tf float64
 			for f := range numFields {
 				norm := 1 - fieldB[f] + fieldB[f]*ix.lens[p.doc][f]/ix.avgLen[f]
 				tf += fieldWeight[f] * float64(p.tf[f]) / norm
 			}
-			scores[p.doc] += w * idf * tf * (bm25K1 + 1) / (tf + bm25K1)
+			a.score += w * idf * tf * (bm25K1 + 1) / (tf + bm25K1)
 			if p.inHeading {
-				scores[p.doc] += w * idf * headingBonus
+				a.score += w * idf * headingBonus
 			}
 			if !q.wholes[term] {
-				matched[p.doc] += w * idf
+				a.matched += w * idf
 				if i < 64 {
-					found[p.doc] |= 1 << i
+					a.found |= 1 << i
 				}
 			}
 		}
 	}
-	for doc := range scores {
-		scores[doc] += ix.headingMatch(doc, q) + ix.siblingMatch(doc, q, sorted, found)
+	found := func(doc int) uint64 {
+		if j, ok := at[doc]; ok {
+			return accs[j].found
+		}
+		return 0
 	}
 	var top float64
-	for _, s := range scores {
-		top = max(top, s)
+	for j := range accs {
+		a := &accs[j]
+		a.score += ix.headingMatch(a.doc, q)
+		if sibs := ix.siblings[a.doc]; len(sibs) > 0 {
+			a.score += ix.siblingMatch(a.doc, q, sorted, sibs, found)
+		}
+		top = max(top, a.score)
 	}
 	type scored struct {
 		doc   int
@@ -455,10 +483,10 @@ func (ix *Index) search(q query, k int) []Hit {
 	}
 	var ranked []scored
 	var bestMatched float64
-	for doc, s := range scores {
-		if s >= minRelative*top {
-			ranked = append(ranked, scored{doc, s})
-			bestMatched = max(bestMatched, matched[doc])
+	for _, a := range accs {
+		if a.score >= minRelative*top {
+			ranked = append(ranked, scored{a.doc, a.score})
+			bestMatched = max(bestMatched, a.matched)
 		}
 	}
 	coverage := 1.0 // when only whole identifiers were asked, and matched
@@ -506,21 +534,17 @@ func (ix *Index) headingMatch(doc int, q query) float64 {
 // not: the section answers as a whole, and a question whose words fall
 // on both sides of a cut should not lose to a short section holding
 // fewer of them.
-// terms are the question's terms, sorted, and found their bit sets per
-// passage.
-func (ix *Index) siblingMatch(doc int, q query, terms []string, found map[int]uint64) float64 {
-	p := ix.passages[doc]
-	sibs := ix.sections[sectionKey{p.Name, p.Heading}]
-	if len(sibs) == 0 {
-		return 0
-	}
+// terms are the question's terms, sorted; sibs the passages of the
+// section; found the bit set of terms each passage holds.
+func (ix *Index) siblingMatch(doc int, q query, terms []string, sibs []int, found func(int) uint64) float64 {
 	var others uint64
 	for _, s := range sibs {
-		others |= found[s]
+		others |= found(s)
 	}
+	others &^= found(doc)
 	var bonus float64
 	for i, term := range terms {
-		if i < 64 && others&^found[doc]&(1<<i) != 0 {
+		if i < 64 && others&(1<<i) != 0 {
 			bonus += siblingShare * q.weights[term] * ix.idf(term)
 		}
 	}
