@@ -161,8 +161,8 @@ const (
 	ownHit3        = 0.98
 	ownFact        = 0.9
 
-	floorHit1 = 0.7
-	floorFact = 0.6
+	floorHit1 = 0.73
+	floorFact = 0.64
 )
 
 // TestQuality asks every corpus its questions through Docs.Answer, as the
