@@ -268,3 +268,34 @@ func TestJunkTrafficBounded(t *testing.T) {
 		t.Errorf("the longest log line is %d bytes, want at most 1000", logs.widest)
 	}
 }
+
+// A banned client's flood is summarized too, under the policy "banned",
+// and /metrics counts every 403.
+func TestBannedFloodIsSummarized(t *testing.T) {
+	const n = 500
+	srv, a, logs := opsApp(t, map[string]string{"ADMIN_TOKEN": opsToken})
+	if status, _, body := opsDo(t, srv, opsReq{method: "POST", path: "/admin/bans", auth: opsToken, body: `{"ip": "192.0.2.9"}`}); status != 201 {
+		t.Fatalf("ban: got %d %s", status, body)
+	}
+	start := len(logs.String())
+	statuses := send(t, a.handler, n, 4, func(i int) *http.Request {
+		r := httptest.NewRequest(http.MethodPost, "/chat", strings.NewReader(question))
+		r.RemoteAddr = "192.0.2.9:40000"
+		r.Header.Set("Content-Type", "application/json")
+		return r
+	})
+	if statuses[http.StatusForbidden] != n {
+		t.Fatalf("got statuses %v, want %d 403s", statuses, n)
+	}
+	a.ops.refused.Flush(t.Context())
+	got := logs.String()[start:]
+	if strings.Contains(got, `"msg":"request"`) {
+		t.Errorf("a banned request has a line of its own:\n%.500s", got)
+	}
+	if !strings.Contains(got, `"msg":"refused","requests":500,`) || !strings.Contains(got, `"policy":"banned"`) {
+		t.Errorf("got log\n%s\nwant one summary line of 500 banned requests", got)
+	}
+	if v := metricSum(scrapeMetrics(t, a.handler), "smartdocs_bans_refused_total"); v != n {
+		t.Errorf("/metrics counts %v banned requests, want %d", v, n)
+	}
+}
