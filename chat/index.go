@@ -69,11 +69,17 @@ const minCorrectable = 5
 // Passages scoring below minRelative of the best are left out, so that a
 // weak last match does not dilute the answer.
 //
+// relatedWeight is the weight of a related word (see relatedWords) of a
+// question's word the documents use; standInWeight the weight shared by
+// the related words standing in for one they never use, lower than the
+// word's own because a related word is not quite the same word.
+//
 // unknownWeight is the weight of a word the documents never use, as a
 // share of the highest idf.
 const (
 	askingWeight   = 0.3
 	relatedWeight  = 0.3
+	standInWeight  = 0.5
 	correctedShare = 0.75
 	unknownWeight  = 0.75
 	minKnownShare  = 0.5
@@ -285,7 +291,7 @@ func (ix *Index) parse(text string) query {
 			// for it, sharing its weight.
 			q.known++
 			for _, r := range rs {
-				q.weights[r] += 1 / float64(len(rs))
+				q.weights[r] += standInWeight / float64(len(rs))
 			}
 			continue
 		}

@@ -270,6 +270,9 @@ func stem(w string) string {
 		{"er", "", 4, true},
 	}
 	for _, r := range rules {
+		if r.suffix == "ly" && strings.HasSuffix(w, "ply") {
+			continue // apply, reply, supply: not adverbs
+		}
 		if strings.HasSuffix(w, r.suffix) && len(w)-len(r.suffix) >= r.minStem {
 			w = w[:len(w)-len(r.suffix)] + r.repl
 			if r.undouble {
@@ -373,7 +376,7 @@ fast speed performance benchmark
 size big large
 folder directory
 download fetch
-old older legacy deprecated outdated
+old older legacy outdated
 change modify edit alter
 stop prevent disable omit avoid skip
 check verify validate

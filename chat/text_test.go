@@ -128,3 +128,15 @@ func TestTermOf(t *testing.T) {
 		})
 	}
 }
+
+func TestStemKeepsPly(t *testing.T) {
+	for _, tt := range []struct{ word, want string }{
+		{"applies", "apply"},
+		{"apply", "apply"},
+		{"quickly", "quick"},
+	} {
+		if got := stem(tt.word); got != tt.want {
+			t.Errorf("stem(%q): got %q, want %q", tt.word, got, tt.want)
+		}
+	}
+}
