@@ -100,9 +100,9 @@ func (o *ops) start(ctx context.Context, rdb redis.UniversalClient, keys *identi
 }
 
 // guard is what every limited route has in front of its limiter: the
-// client's key for the request log, then the bans.
+// bans.
 func (o *ops) guard(next http.Handler) http.Handler {
-	return o.identify(o.bans.Middleware(o.client)(next))
+	return o.bans.Middleware(o.client)(next)
 }
 
 // deps adds the operations side to d: request metrics, LLM timings,
@@ -172,16 +172,11 @@ func (o *ops) clientOf(r *http.Request) client {
 	return c
 }
 
-// identify gives the request log the client's key (its first 8
-// characters) on a rate-limited route, whatever the limiter decides.
-func (o *ops) identify(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if k, err := o.keys.Client(r); err == nil {
-			handlers.NoteKey(r.Context(), identity.ShortKey(k))
-		}
-		next.ServeHTTP(w, r)
-	})
-}
+// identify is what a limited route that opts out of the bans has in
+// front of its limiter: nothing any more. The request log learns the
+// client's key from decided, which works it out for the analytics anyway;
+// one key derivation fewer per request, refusals of a flood included.
+func (o *ops) identify(next http.Handler) http.Handler { return next }
 
 // splitKey splits "{tag}rest" into its parts.
 func splitKey(k string) (tag, rest string) {
@@ -209,6 +204,7 @@ func (o *ops) summarize(r *http.Request, short, policy string) {
 func (o *ops) decided(r *http.Request, res ratelimit.Result) {
 	o.metrics.Decision(res.Allowed, o.cfg.DryRun, res.Policy)
 	c := o.clientOf(r)
+	handlers.NoteKey(r.Context(), c.short)
 	if !res.Allowed && !o.cfg.DryRun {
 		o.summarize(r, c.short, res.Policy)
 	}
