@@ -251,7 +251,21 @@ type query struct {
 func (ix *Index) parse(text string) query {
 	q := query{weights: make(map[string]float64), wholes: make(map[string]bool)}
 	extra := make(map[string]float64) // related words of the question's words
+	prev := ""                        // the previous word as written, for compounds
 	for _, t := range tokenize(text) {
+		if !t.whole {
+			// "request id" is how people type RequestID: when the
+			// documents hold the two words joined as one identifier, it
+			// sharpens the match as if typed whole. Joined by '_' or '-'
+			// ("config-file") they are a phrase more often than a name,
+			// and matching them so drew answers away on the development
+			// questions.
+			if c := prev + t.surface; prev != "" && ix.postings[c] != nil && q.weights[c] == 0 {
+				q.weights[c] = 1
+				q.wholes[c] = true
+			}
+			prev = t.surface
+		}
 		if t.whole {
 			// Its parts follow and are what counts; the whole only
 			// sharpens the match when the documents use it as written.

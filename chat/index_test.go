@@ -245,3 +245,48 @@ func TestSiblingMatch(t *testing.T) {
 		t.Errorf("Search best: got %v, want the Locations section", sections(hits))
 	}
 }
+
+// TestCompoundIdentifier: two words of the question that the documents
+// write joined as one identifier ("request id", RequestID) find the
+// passage that names it, ahead of one that only uses the words apart.
+func TestCompoundIdentifier(t *testing.T) {
+	passages, err := Load(fstest.MapFS{"mw.md": {Data: []byte(`# Middlewares
+
+## Handlers
+
+A handler reads the request and the user id from its context.
+
+## Table
+
+| Name | Does |
+| --- | --- |
+| RequestID | Injects one into the context |
+| Logger | Logs the start and end of each call |
+| Recoverer | Turns a panic into a 500 |
+| Timeout | Ends slow calls |
+
+## Routing
+
+Routes match a pattern such as /users/{name}.
+
+## Mounting
+
+Mount attaches a sub-router under a prefix.
+
+## Groups
+
+A group shares middlewares between routes.
+`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix := NewIndex(passages)
+	q := ix.parse("request id")
+	if !q.wholes["requestid"] || q.weights["requestid"] != 1 {
+		t.Errorf("parse(request id): got weights %v wholes %v, want requestid whole at 1", q.weights, q.wholes)
+	}
+	hits := ix.Search("request id", 3)
+	if len(hits) == 0 || hits[0].Passage.Heading != "Table" {
+		t.Errorf("Search(request id) best: got %v, want the Table section", sections(hits))
+	}
+}
