@@ -260,11 +260,14 @@ func (ix *Index) parse(text string) query {
 			// ("config-file") they are a phrase more often than a name,
 			// and matching them so drew answers away on the development
 			// questions.
-			if c := prev + t.surface; prev != "" && ix.postings[c] != nil && q.weights[c] == 0 {
+			if c := prev + t.surface; prev != "" && !t.part && ix.postings[c] != nil && q.weights[c] == 0 {
 				q.weights[c] = 1
 				q.wholes[c] = true
 			}
 			prev = t.surface
+			if t.part {
+				prev = "" // an identifier's parts are joined already
+			}
 		}
 		if t.whole {
 			// Its parts follow and are what counts; the whole only

@@ -290,3 +290,19 @@ A group shares middlewares between routes.
 		t.Errorf("Search(request id) best: got %v, want the Table section", sections(hits))
 	}
 }
+
+// TestCompoundNotFromParts: the parts of an identifier are not joined
+// again into another one: "LimitByRealIP" does not ask for RealIP.
+func TestCompoundNotFromParts(t *testing.T) {
+	passages, err := Load(fstest.MapFS{"mw.md": {Data: []byte("# Middlewares\n\n## Addresses\n\nRealIP sets the remote address.\n\n## Logs\n\nLogger logs each call.\n")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix := NewIndex(passages)
+	if q := ix.parse("LimitByRealIP"); q.wholes["realip"] {
+		t.Errorf("parse(LimitByRealIP): got weights %v, want no realip", q.weights)
+	}
+	if q := ix.parse("real ip"); !q.wholes["realip"] {
+		t.Errorf("parse(real ip): got weights %v, want realip", q.weights)
+	}
+}

@@ -12,6 +12,7 @@ type token struct {
 	surface string // lower-cased as written, before stemming
 	term    string // what the index stores: the stem, or the whole identifier
 	whole   bool   // an identifier kept whole, such as "redis_url"; its parts follow it
+	part    bool   // a part of the identifier before it
 }
 
 // tokenize splits s into tokens. Identifiers joined by '_', '-' or '.'
@@ -46,7 +47,7 @@ func tokenize(s string) []token {
 			if isStopWord(term) { // "meaning", "happened"
 				continue
 			}
-			toks = append(toks, token{surface: p, term: term})
+			toks = append(toks, token{surface: p, term: term, part: len(parts) > 1})
 		}
 	}
 	return toks
