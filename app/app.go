@@ -184,8 +184,10 @@ func (a *app) limitConns(ln net.Listener) (*connlimit.Listener, error) {
 		Max:    a.cfg.Server.MaxConnections,
 		Logger: a.log.With("variable", "MAX_CONNECTIONS"),
 		OnDrained: func() {
-			a.log.Info("connections back under a quarter of MAX_CONNECTIONS: returning memory to the system", "max", a.cfg.Server.MaxConnections)
-			go debug.FreeOSMemory()
+			// The rest of the flood's connections are closing too: by
+			// ReadHeaderTimeout at the latest, hence the wait.
+			a.log.Info("connections back under a quarter of MAX_CONNECTIONS: returning memory to the system in 10s", "max", a.cfg.Server.MaxConnections)
+			time.AfterFunc(10*time.Second, debug.FreeOSMemory)
 		},
 	})
 	if err != nil {
