@@ -281,22 +281,24 @@ func (rep *report) markdown() string {
 	}
 
 	b.WriteString("\n#### Targets (issues 3 and 12)\n\n")
-	target := func(p path, variant, base string, want float64) {
-		name := fmt.Sprintf("%s %s vs %s", variant, p, base)
-		got, each := rep.ratios(p, variant, base)
+	verdict := func(name string, got float64, each []float64, want float64) {
 		if len(each) == 0 {
 			fmt.Fprintf(&b, "- %s: not measured in this run\n", name)
 			return
 		}
-		verdict := "met"
+		v := "met"
 		if got < want {
-			verdict = "**not met**"
+			v = "**not met**"
 		}
 		rounds := make([]string, len(each))
 		for i, x := range each {
 			rounds[i] = fmt.Sprintf("%.2f×", x)
 		}
-		fmt.Fprintf(&b, "- %s: %.2f× (rounds: %s), target ≥ %.1f×: %s\n", name, got, strings.Join(rounds, ", "), want, verdict)
+		fmt.Fprintf(&b, "- %s: %.2f× (rounds: %s), target ≥ %.1f×: %s\n", name, got, strings.Join(rounds, ", "), want, v)
+	}
+	target := func(p path, variant, base string, want float64) {
+		got, each := rep.ratios(p, variant, base)
+		verdict(fmt.Sprintf("%s %s vs %s", variant, p, base), got, each, want)
 	}
 	target(rejected, "ours-memory", "bare-chi", 0.8)
 	target(rejected, "ours-redis", "bare-chi", 0.8)
@@ -305,21 +307,8 @@ func (rep *report) markdown() string {
 	target(rejected, "app-memory", "bare-chi", 0.8)
 	target(rejected, "app-redis", "bare-chi", 0.8)
 	cpuTarget := func(p path, variant string, want float64) {
-		name := fmt.Sprintf("%s %s vs bare-chi, by server CPU per request", variant, p)
 		got, each := rep.cpuRatios(p, variant, "bare-chi")
-		if len(each) == 0 {
-			fmt.Fprintf(&b, "- %s: not measured in this run\n", name)
-			return
-		}
-		verdict := "met"
-		if got < want {
-			verdict = "**not met**"
-		}
-		rounds := make([]string, len(each))
-		for i, x := range each {
-			rounds[i] = fmt.Sprintf("%.2f×", x)
-		}
-		fmt.Fprintf(&b, "- %s: %.2f× (rounds: %s), target ≥ %.1f×: %s\n", name, got, strings.Join(rounds, ", "), want, verdict)
+		verdict(fmt.Sprintf("%s %s vs bare-chi, by server CPU per request", variant, p), got, each, want)
 	}
 	cpuTarget(rejected, "app-memory", 0.8)
 	cpuTarget(rejected, "app-redis", 0.8)
