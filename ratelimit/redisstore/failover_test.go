@@ -103,6 +103,11 @@ func TestFailoverModes(t *testing.T) {
 			}
 			srv.Restart()
 			waitUp(t, f)
+			// Up turns true just before the recovery is logged: wait for
+			// the line, then count.
+			for i := 0; i < 500 && !strings.Contains(log.String(), "answers again"); i++ {
+				time.Sleep(10 * time.Millisecond)
+			}
 			if got := strings.Count(log.String(), "redis unreachable"); got != 1 {
 				t.Errorf("logged the outage %d times, want once", got)
 			}
@@ -459,6 +464,10 @@ func TestFailoverStartAndCheck(t *testing.T) {
 	}
 	srv.Restart()
 	waitUp(t, f) // the background probe started by Check
+	// Up turns true just before the recovery is logged.
+	for i := 0; i < 500 && strings.Count(log.String(), "redis answers again") < 2; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if got := strings.Count(log.String(), "redis answers again"); got != 2 {
 		t.Errorf("got %d lines saying Redis answers again, want 2 (one per return):\n%s", got, log.String())
 	}
