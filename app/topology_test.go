@@ -376,6 +376,10 @@ func TestRedisNeverReachable(t *testing.T) {
 	if h["master"] != srv2.Addr() || h["redis_mode"] != "single" || h["redis_calls"] != float64(0) {
 		t.Errorf("health once Redis runs: got %v, want master %s, redis_mode single and no decisions made", h, srv2.Addr())
 	}
+	// The state turns up just before the line is written.
+	for i := 0; i < 500 && !strings.Contains(logs2.String(), "redis answers again"); i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if n := strings.Count(logs2.String(), "redis answers again"); n != 1 {
 		t.Errorf("lines saying Redis answers again: got %d, want 1:\n%s", n, logs2.String())
 	}
