@@ -176,7 +176,7 @@ func (c *clientID) whoami() http.Handler {
 			KeyPrefix: identity.ShortKey(key),
 			Strategy:  c.cfg.KeyName,
 			Platform:  c.cfg.Platform,
-			Limit:     formatLimits(c.base.Limits),
+			Limit:     config.FormatLimits(c.base.Limits),
 		}
 		if out.Chain == nil {
 			out.Chain = []string{}
@@ -185,20 +185,11 @@ func (c *clientID) whoami() http.Handler {
 			u, signedIn, _ := identity.UserFrom(r.Context())
 			out.SignedIn, out.Tier = signedIn, u.Tier
 			if p := c.policy(r); p != nil {
-				out.Limit = formatLimits(p.Limits)
+				out.Limit = config.FormatLimits(p.Limits)
 			}
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		json.NewEncoder(w).Encode(out)
 	})
-}
-
-// formatLimits joins limits back into RATE_LIMIT's syntax.
-func formatLimits(ls []ratelimit.Limit) string {
-	parts := make([]string, len(ls))
-	for i, l := range ls {
-		parts[i] = l.String()
-	}
-	return strings.Join(parts, ";")
 }

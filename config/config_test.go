@@ -20,10 +20,10 @@ func TestDefaults(t *testing.T) {
 	if c.Port != 7860 || c.Redis != nil || c.RedisTimeout != 100*time.Millisecond || c.FailureMode != "fallback" {
 		t.Errorf("got port %d redis %v timeout %v mode %q", c.Port, c.Redis, c.RedisTimeout, c.FailureMode)
 	}
-	if got := formatLimits(c.RateLimit); got != "3 per 1 minute" {
+	if got := FormatLimits(c.RateLimit); got != "3 per 1 minute" {
 		t.Errorf("RateLimit = %q, want 3 per 1 minute", got)
 	}
-	if got := formatLimits(c.PerIP); got != "60 per 1 minute" {
+	if got := FormatLimits(c.PerIP); got != "60 per 1 minute" {
 		t.Errorf("PerIP = %q, want 60 per 1 minute", got)
 	}
 	if c.Global != nil || c.DryRun || c.Algorithm != ratelimit.SlidingWindow || c.KeyName != "session" {
@@ -103,15 +103,6 @@ func TestWithDotEnv(t *testing.T) {
 	}
 }
 
-// formatLimits joins limits back into RATE_LIMIT's syntax.
-func formatLimits(ls []ratelimit.Limit) string {
-	parts := make([]string, len(ls))
-	for i, l := range ls {
-		parts[i] = l.String()
-	}
-	return strings.Join(parts, ";")
-}
-
 // TestRateLimitRanges: a rate-limit variable out of range stops start-up
 // with one line that names the variable, its value and the range.
 func TestRateLimitRanges(t *testing.T) {
@@ -149,7 +140,7 @@ func TestRateLimitRanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := formatLimits(c.RateLimit); got != "1000000000 per 366 day" {
+	if got := FormatLimits(c.RateLimit); got != "1000000000 per 366 day" {
 		t.Errorf("RateLimit = %q, want 1000000000 per 366 day", got)
 	}
 }

@@ -80,7 +80,7 @@ func TestTiers(t *testing.T) {
 		t.Fatalf("got %d tiers, want %d", len(c.Tiers), len(want))
 	}
 	for name, w := range want {
-		if got := formatLimits(c.Tiers[name]); got != w {
+		if got := FormatLimits(c.Tiers[name]); got != w {
 			t.Errorf("tier %s: got %s, want %s", name, got, w)
 		}
 	}

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"regexp"
+	"strings"
 
 	"github.com/smartdocs-go/smartdocs/ratelimit"
 )
@@ -57,4 +58,14 @@ func LoadRouteLimits(getenv func(string) string, decl []RouteLimit, shared int) 
 		out[d.Name] = ls
 	}
 	return out, nil
+}
+
+// FormatLimits joins limits back into RATE_LIMIT's syntax, as GET /whoami
+// shows them: "3 per 1 minute;50 per 1 day".
+func FormatLimits(ls []ratelimit.Limit) string {
+	parts := make([]string, len(ls))
+	for i, l := range ls {
+		parts[i] = l.String()
+	}
+	return strings.Join(parts, ";")
 }
