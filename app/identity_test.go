@@ -24,12 +24,6 @@ import (
 	"github.com/smartdocs-go/smartdocs/internal/redistest"
 )
 
-// identApp builds the real app from vars and serves it on loopback.
-func identApp(t *testing.T, vars map[string]string) (*httptest.Server, *syncLog) {
-	t.Helper()
-	return newLoggedServer(t, vars)
-}
-
 // identHeaders builds a header from "Name: value" strings; repeated names
 // add values.
 func identHeaders(lines ...string) http.Header {
@@ -152,7 +146,7 @@ const identUA = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefo
 func TestForgedForwardedForFromUntrustedPeerGainsNothing(t *testing.T) {
 	// With no trusted proxy, the loopback test client is a client on the
 	// open internet, and every X-Forwarded-For it sends is a lie.
-	srv, logs := identApp(t, map[string]string{"TRUSTED_PROXIES": "none"})
+	srv, logs := newLoggedServer(t, map[string]string{"TRUSTED_PROXIES": "none"})
 	forged := identAddrs(1000)
 	admitted := identBurst(t, srv, len(forged), func(i int) http.Header {
 		return identHeaders("User-Agent: "+identUA, "X-Forwarded-For: "+forged[i])
@@ -170,7 +164,7 @@ func TestForgedForwardedForFromUntrustedPeerGainsNothing(t *testing.T) {
 }
 
 func TestNoWarningWithoutForwardedFor(t *testing.T) {
-	srv, logs := identApp(t, map[string]string{"TRUSTED_PROXIES": "none"})
+	srv, logs := newLoggedServer(t, map[string]string{"TRUSTED_PROXIES": "none"})
 	identStatus(t, srv, identHeaders("User-Agent: "+identUA))
 	identWhoami(t, srv, nil)
 	if strings.Contains(logs.String(), "not a trusted proxy") {
@@ -182,7 +176,7 @@ func TestNoWarningWithoutForwardedFor(t *testing.T) {
 // default) could pass on. Each resolves to the client or to the peer;
 // never to 6.6.6.6, the value the client forged.
 func TestTrustedProxyChains(t *testing.T) {
-	srv, _ := identApp(t, nil)
+	srv, _ := newLoggedServer(t, nil)
 	const forged = "6.6.6.6"
 	many := func(entry string, n int) string { return strings.TrimSuffix(strings.Repeat(entry+", ", n), ", ") }
 	tests := []struct {
@@ -264,7 +258,7 @@ func TestRotationBoundedByPerIPCeiling(t *testing.T) {
 			// The sliding log counts exactly: the default sliding window
 			// estimates the previous window's share, and a burst that
 			// crosses a minute boundary may get one or two more.
-			srv, _ := identApp(t, map[string]string{"RATE_LIMIT_KEY": tt.strategy, "RATE_LIMIT_PER_IP": tt.perIP, "RATE_LIMIT_STRATEGY": "sliding-log"})
+			srv, _ := newLoggedServer(t, map[string]string{"RATE_LIMIT_KEY": tt.strategy, "RATE_LIMIT_PER_IP": tt.perIP, "RATE_LIMIT_STRATEGY": "sliding-log"})
 			admitted := identBurst(t, srv, 1000, func(i int) http.Header {
 				h := identHeaders("User-Agent: "+identUA, "Accept-Language: en-US", "X-Forwarded-For: 198.51.100.20")
 				h.Set(tt.header, fmt.Sprintf("rotated-%04d", i))
@@ -280,7 +274,7 @@ func TestRotationBoundedByPerIPCeiling(t *testing.T) {
 func TestIPv6RotationInsideOne64IsOneClient(t *testing.T) {
 	for _, strategy := range []string{"ip", "session"} {
 		t.Run(strategy, func(t *testing.T) {
-			srv, _ := identApp(t, map[string]string{"RATE_LIMIT_KEY": strategy})
+			srv, _ := newLoggedServer(t, map[string]string{"RATE_LIMIT_KEY": strategy})
 			rnd := rand.New(rand.NewPCG(6, 64))
 			admitted := identBurst(t, srv, 1000, func(i int) http.Header {
 				a := fmt.Sprintf("2001:db8:5:6:%x:%x:%x:%x", rnd.Uint32()&0xffff, rnd.Uint32()&0xffff, rnd.Uint32()&0xffff, rnd.Uint32()&0xffff)
@@ -393,7 +387,7 @@ func TestScenarios(t *testing.T) {
 		row := fmt.Sprintf("| %s | %d |", sc.name, len(accounts))
 		for _, strategy := range strategies {
 			t.Run(sc.name+"/"+strategy, func(t *testing.T) {
-				srv, _ := identApp(t, map[string]string{
+				srv, _ := newLoggedServer(t, map[string]string{
 					"RATE_LIMIT": "1/minute", "RATE_LIMIT_PER_IP": "off",
 					"RATE_LIMIT_KEY": strategy, "JWT_SECRET": identJWTSecret,
 				})
@@ -425,7 +419,7 @@ func TestScenarios(t *testing.T) {
 // value is one more client under the same per-IP ceiling.
 func TestAbsurdHeaders(t *testing.T) {
 	t.Run("200 distinct 64 KiB User-Agents", func(t *testing.T) {
-		srv, _ := identApp(t, nil)
+		srv, _ := newLoggedServer(t, nil)
 		admitted := identBurst(t, srv, 200, func(i int) http.Header {
 			return identHeaders(fmt.Sprintf("User-Agent: %04d%s", i, strings.Repeat("A", 64<<10)))
 		})
@@ -434,7 +428,7 @@ func TestAbsurdHeaders(t *testing.T) {
 		}
 	})
 	t.Run("200 distinct invalid UTF-8 User-Agents", func(t *testing.T) {
-		srv, _ := identApp(t, nil)
+		srv, _ := newLoggedServer(t, nil)
 		admitted := identBurst(t, srv, 200, func(i int) http.Header {
 			return identHeaders(fmt.Sprintf("User-Agent: \xff\xfe%d\xc3\x28", i), "X-Session-ID: \xff\xfe")
 		})
@@ -443,7 +437,7 @@ func TestAbsurdHeaders(t *testing.T) {
 		}
 	})
 	t.Run("64 KiB and invalid UTF-8 in the chain", func(t *testing.T) {
-		srv, _ := identApp(t, nil)
+		srv, _ := newLoggedServer(t, nil)
 		w := identWhoami(t, srv, identHeaders("X-Forwarded-For: 198.51.100.1, \xff"+strings.Repeat("9", 64<<10)))
 		if w.ClientIP != "127.0.0.1" || w.Rule != "peer (bad chain)" {
 			t.Errorf("got %s (%s), want the peer", w.ClientIP, w.Rule)
@@ -455,7 +449,7 @@ func TestAbsurdHeaders(t *testing.T) {
 		}
 	})
 	t.Run("control characters", func(t *testing.T) {
-		srv, _ := identApp(t, nil)
+		srv, _ := newLoggedServer(t, nil)
 		// The client library refuses to send these, so write the bytes.
 		for _, ua := range []string{"a\x00b", "a\x01b", "\x1b[31mred", "a\x7fb", "a\rb"} {
 			conn, err := net.Dial("tcp", srv.Listener.Addr().String())
@@ -481,7 +475,7 @@ func TestAbsurdHeaders(t *testing.T) {
 }
 
 func TestWhoAmI(t *testing.T) {
-	srv, _ := identApp(t, nil)
+	srv, _ := newLoggedServer(t, nil)
 	h := identHeaders("X-Forwarded-For: 6.6.6.6, 198.51.100.1", "User-Agent: "+identUA)
 	w := identWhoami(t, srv, h)
 	want := whoamiReply{ClientIP: "198.51.100.1", Peer: "127.0.0.1", Chain: []string{"6.6.6.6", "198.51.100.1"}, Rule: "x-forwarded-for", Strategy: "session", Platform: "none", Limit: "3 per 1 minute", KeyPrefix: w.KeyPrefix}
@@ -512,7 +506,7 @@ func TestWhoAmI(t *testing.T) {
 }
 
 func TestUserStrategyAndTiers(t *testing.T) {
-	srv, _ := identApp(t, map[string]string{
+	srv, _ := newLoggedServer(t, map[string]string{
 		"RATE_LIMIT_KEY":    "user",
 		"JWT_SECRET":        identJWTSecret,
 		"RATE_LIMIT":        "3/minute",
@@ -649,7 +643,7 @@ func TestUserStrategyAndTiers(t *testing.T) {
 	})
 
 	t.Run("a default tier for signed-in users", func(t *testing.T) {
-		srv2, _ := identApp(t, map[string]string{
+		srv2, _ := newLoggedServer(t, map[string]string{
 			"RATE_LIMIT_KEY":   "user",
 			"JWT_SECRET":       identJWTSecret,
 			"RATE_LIMIT_TIERS": "default=4/minute,pro=6/minute",
@@ -670,8 +664,8 @@ func TestKeysAcrossInstances(t *testing.T) {
 	t.Run("redis, no secret", func(t *testing.T) {
 		rs := redistest.Start(t, redistest.Options{})
 		vars := map[string]string{"REDIS_URL": rs.URL()}
-		a, _ := identApp(t, vars)
-		b, _ := identApp(t, vars)
+		a, _ := newLoggedServer(t, vars)
+		b, _ := newLoggedServer(t, vars)
 		wa, wb := identWhoami(t, a, client), identWhoami(t, b, client)
 		if wa.KeyPrefix != wb.KeyPrefix {
 			t.Fatalf("key prefixes: got %s and %s, want one", wa.KeyPrefix, wb.KeyPrefix)
@@ -703,8 +697,8 @@ func TestKeysAcrossInstances(t *testing.T) {
 	})
 
 	t.Run("memory, no secret", func(t *testing.T) {
-		a, _ := identApp(t, nil)
-		b, _ := identApp(t, nil)
+		a, _ := newLoggedServer(t, nil)
+		b, _ := newLoggedServer(t, nil)
 		if wa, wb := identWhoami(t, a, client), identWhoami(t, b, client); wa.KeyPrefix == wb.KeyPrefix {
 			t.Errorf("key prefixes: got %s twice, want a secret per process", wa.KeyPrefix)
 		}
@@ -712,8 +706,8 @@ func TestKeysAcrossInstances(t *testing.T) {
 
 	t.Run("memory, RATE_LIMIT_SECRET", func(t *testing.T) {
 		vars := map[string]string{"RATE_LIMIT_SECRET": "a shared secret of some length"}
-		a, _ := identApp(t, vars)
-		b, _ := identApp(t, vars)
+		a, _ := newLoggedServer(t, vars)
+		b, _ := newLoggedServer(t, vars)
 		if wa, wb := identWhoami(t, a, client), identWhoami(t, b, client); wa.KeyPrefix != wb.KeyPrefix {
 			t.Errorf("key prefixes: got %s and %s, want one", wa.KeyPrefix, wb.KeyPrefix)
 		}
@@ -723,7 +717,7 @@ func TestKeysAcrossInstances(t *testing.T) {
 // TestLimitsWithBadToken: GET /limits answers a token that cannot be
 // believed the way /chat does, 401, not as a server fault.
 func TestLimitsWithBadToken(t *testing.T) {
-	srv, _ := identApp(t, map[string]string{"RATE_LIMIT_KEY": "user", "JWT_SECRET": identJWTSecret})
+	srv, _ := newLoggedServer(t, map[string]string{"RATE_LIMIT_KEY": "user", "JWT_SECRET": identJWTSecret})
 	for _, tc := range []struct {
 		name   string
 		auth   string
