@@ -177,6 +177,10 @@ Pass the number of trusted proxy hops in front of the server.
 ## Cache
 
 The cache keeps downloaded files. Its size grows over time.
+
+## Eviction
+
+Entries leave the cache by the least recently used pattern.
 `)},
 	})
 	if err != nil {
@@ -191,6 +195,7 @@ The cache keeps downloaded files. Its size grows over time.
 		{"remove package", "Uninstalling a package"},
 		{"numTrustedProxies", "Proxy hops"},
 		{"how big is the cache", "Cache"},
+		{"which algorithm evicts entries", "Eviction"},
 		{"delete my account on the website", ""},
 	}
 	for _, tt := range tests {

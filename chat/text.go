@@ -390,7 +390,8 @@ upgrade update
 run execute
 compress compression gzip
 linux unix
-mac macos osx`
+mac macos osx
+algorithm approach technique pattern`
 
 // related returns the terms of the words grouped with term in
 // relatedWords, term itself left out.
