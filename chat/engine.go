@@ -88,7 +88,8 @@ func (d *Docs) Answer(ctx context.Context, q Query) (*Reply, error) {
 // with the words of the earlier user messages added at a lower weight,
 // provided the question's own words are known to the documents. A
 // question that stands on its own is never changed by the history, and
-// "what about the weather?" stays unanswered after a good question.
+// "what about the weather?" stays unanswered after a good question. The
+// expanded search favours the file the last question finds by itself.
 func retrieve(ix *Index, q Query, k int) ([]Hit, map[string]float64) {
 	if ix == nil || k <= 0 {
 		return nil, nil
@@ -102,6 +103,9 @@ func retrieve(ix *Index, q Query, k int) ([]Hit, map[string]float64) {
 	combined := own
 	for _, p := range prev {
 		combined = combined.followUp(ix.parse(p))
+	}
+	if h := ix.search(ix.parse(prev[0]), 1); len(h) > 0 {
+		combined.file = h[0].Passage.Name // see fileContextBoost
 	}
 	if expanded := ix.search(combined, k); len(expanded) > 0 {
 		return expanded, combined.weights

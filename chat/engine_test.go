@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 
 	"github.com/smartdocs-go/smartdocs/docs"
 )
@@ -182,6 +183,36 @@ func TestAnswerFollowUp(t *testing.T) {
 				t.Errorf("Answer: got %d sources, want the %d of Retrieve", len(answerSources), len(sources))
 			}
 		})
+	}
+}
+
+// TestAnswerFollowUpStaysInFile: a follow-up prefers the file that
+// answered the question before it, when another file holds its words too.
+func TestAnswerFollowUpStaysInFile(t *testing.T) {
+	passages, err := Load(fstest.MapFS{
+		"config.md": {Data: []byte("# Configuration\n\n## Location\n\n" +
+			"The config file lives in a folder that depends on the system.\n\n" +
+			"On Windows it is %APPDATA%\\app\\app.ini. On Unix systems it is ~/.config/app/app.conf, " +
+			"and the global config file is /etc/app.conf.\n\n" +
+			"## Naming\n\nSections of the file are named after commands.\n\n" +
+			"## Precedence\n\nCommand line options override the file.\n")},
+		"cache.md": {Data: []byte("# Cache\n\n## Default paths\n\n" +
+			"On Linux the cache is ~/.cache/app. On Windows it is %LOCALAPPDATA%\\app\\Cache.\n\n" +
+			"## Removing the cache\n\nRun app cache purge to empty it.\n\n" +
+			"## What is cached\n\nDownloaded archives and built packages.\n")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := NewDocs(NewIndex(passages))
+	history := []Message{
+		{Role: "user", Content: "where is the config file on windows"},
+		{Role: "assistant", Content: "On Windows it is %APPDATA%\\app\\app.ini."},
+	}
+	sources := d.Retrieve(Query{Question: "and on linux?", History: history}, 3)
+	want := section{"config.md", "Location"}
+	if len(sources) == 0 || (section{sources[0].Name, sources[0].Heading}) != want {
+		t.Errorf("Retrieve(%q): got %v, want %v first", "and on linux?", sourceSections(sources), want)
 	}
 }
 

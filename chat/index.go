@@ -42,6 +42,13 @@ const (
 	siblingShare = 1.0
 )
 
+// fileContextBoost multiplies the score of a passage in the file where
+// the question a follow-up leans on finds its best passage: a conversation stays on
+// one page more often than not, so "and on linux?" after a question on
+// the config file's location is asked of the configuration page first,
+// not of another page that also names Linux and Windows.
+const fileContextBoost = 1.3
+
 // fileShareDamping is the factor on the idf of a word that occurs in
 // every file of the folder. A product name used on every page ("pip",
 // "chi") says little about which page answers, yet as it is missing from
@@ -244,6 +251,7 @@ type query struct {
 	content float64            // content words in the question
 	known   float64            // how many of them the index knows
 	unknown float64            // weight of content words with no term in weights
+	file    string             // the file of the best passage for a follow-up's earlier question; "" if none
 }
 
 // parse analyses text into index terms, fixing typos against the
@@ -497,6 +505,9 @@ func (ix *Index) search(q query, k int) []Hit {
 		a.score += ix.headingMatch(a.doc, q)
 		if sibs := ix.siblings[a.doc]; len(sibs) > 0 {
 			a.score += ix.siblingMatch(a.doc, q, sorted, sibs, found)
+		}
+		if q.file != "" && ix.passages[a.doc].Name == q.file {
+			a.score *= fileContextBoost
 		}
 		top = max(top, a.score)
 	}
