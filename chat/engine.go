@@ -130,6 +130,12 @@ func (q query) followUp(earlier query) query {
 	}
 	for term, w := range q.weights {
 		c.weights[term] = w
+		if !isAskingWord(term) {
+			if c.own == nil {
+				c.own = make(map[string]bool)
+			}
+			c.own[term] = true
+		}
 	}
 	for term := range earlier.wholes {
 		c.wholes[term] = true

@@ -186,33 +186,44 @@ func TestAnswerFollowUp(t *testing.T) {
 	}
 }
 
-// TestAnswerFollowUpStaysInFile: a follow-up prefers the file that
-// answered the question before it, when another file holds its words too.
-func TestAnswerFollowUpStaysInFile(t *testing.T) {
+// TestAnswerFollowUpContext: a follow-up prefers the file where the
+// question before it is answered, when another file holds its words too,
+// and a section that holds its own words over the one that answered the
+// question before.
+func TestAnswerFollowUpContext(t *testing.T) {
 	passages, err := Load(fstest.MapFS{
 		"config.md": {Data: []byte("# Configuration\n\n## Location\n\n" +
-			"The config file lives in a folder that depends on the system.\n\n" +
+			"The config file lives in a folder that depends on the system, and each system has its own config file.\n\n" +
 			"On Windows it is %APPDATA%\\app\\app.ini. On Unix systems it is ~/.config/app/app.conf, " +
 			"and the global config file is /etc/app.conf.\n\n" +
 			"## Naming\n\nSections of the file are named after commands.\n\n" +
 			"## Precedence\n\nCommand line options override the file.\n")},
 		"cache.md": {Data: []byte("# Cache\n\n## Default paths\n\n" +
 			"On Linux the cache is ~/.cache/app. On Windows it is %LOCALAPPDATA%\\app\\Cache.\n\n" +
-			"## Removing the cache\n\nRun app cache purge to empty it.\n\n" +
+			"## Listing cached files\n\n`app cache list` lists the cached files, and " +
+			"`app cache list NAME` the cached files of one package.\n\n" +
+			"## Removing the cache\n\n`app cache purge` removes every file from the cache.\n\n" +
 			"## What is cached\n\nDownloaded archives and built packages.\n")},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	d := NewDocs(NewIndex(passages))
-	history := []Message{
-		{Role: "user", Content: "where is the config file on windows"},
-		{Role: "assistant", Content: "On Windows it is %APPDATA%\\app\\app.ini."},
+	tests := []struct {
+		name, earlier, question string
+		want                    section
+	}{
+		{"same file", "where is the config file on windows", "and on linux?", section{"config.md", "Location"}},
+		{"own words", "how do i list the cached files", "and how do i delete them?", section{"cache.md", "Removing the cache"}},
 	}
-	sources := d.Retrieve(Query{Question: "and on linux?", History: history}, 3)
-	want := section{"config.md", "Location"}
-	if len(sources) == 0 || (section{sources[0].Name, sources[0].Heading}) != want {
-		t.Errorf("Retrieve(%q): got %v, want %v first", "and on linux?", sourceSections(sources), want)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			history := []Message{{Role: "user", Content: tt.earlier}, {Role: "assistant", Content: "..."}}
+			sources := d.Retrieve(Query{Question: tt.question, History: history}, 3)
+			if len(sources) == 0 || (section{sources[0].Name, sources[0].Heading}) != tt.want {
+				t.Errorf("Retrieve(%q) after %q: got %v, want %v first", tt.question, tt.earlier, sourceSections(sources), tt.want)
+			}
+		})
 	}
 }
 

@@ -43,11 +43,18 @@ const (
 )
 
 // fileContextBoost multiplies the score of a passage in the file where
-// the question a follow-up leans on finds its best passage: a conversation stays on
-// one page more often than not, so "and on linux?" after a question on
-// the config file's location is asked of the configuration page first,
-// not of another page that also names Linux and Windows.
+// the question a follow-up leans on finds its best passage: a
+// conversation stays on one page more often than not, so "and on
+// linux?" after a question on the config file's location is asked of the
+// configuration page first, not of another page that also names Linux
+// and Windows.
 const fileContextBoost = 1.3
+
+// ownMissFactor multiplies the score of a passage that holds none of a
+// follow-up's own words, only those of the question before it: "and how
+// do I delete them?" after listing files asks for something new, which
+// the section that answered the listing does not say.
+const ownMissFactor = 0.5
 
 // fileShareDamping is the factor on the idf of a word that occurs in
 // every file of the folder. A product name used on every page ("pip",
@@ -252,6 +259,7 @@ type query struct {
 	known   float64            // how many of them the index knows
 	unknown float64            // weight of content words with no term in weights
 	file    string             // the file of the best passage for a follow-up's earlier question; "" if none
+	own     map[string]bool    // a follow-up's own terms, when it has some; nil for a question on its own
 }
 
 // parse analyses text into index terms, fixing typos against the
@@ -458,6 +466,7 @@ func (ix *Index) search(q query, k int) []Hit {
 		doc            int
 		score, matched float64 // BM25F score; idf mass of the question's words found
 		found          uint64  // bit i: the question's word sorted[i] is in the passage
+		own            bool    // the passage holds a word of the follow-up itself
 	}
 	at := make(map[int]int)
 	var accs []acc
@@ -468,6 +477,7 @@ func (ix *Index) search(q query, k int) []Hit {
 		if !q.wholes[term] {
 			total += w * idf
 		}
+		own := q.own[term]
 		for _, p := range ix.postings[term] {
 			j, ok := at[p.doc]
 			if !ok {
@@ -485,6 +495,7 @@ func (ix *Index) search(q query, k int) []Hit {
 			if p.inHeading {
 				a.score += w * idf * headingBonus
 			}
+			a.own = a.own || own
 			if !q.wholes[term] {
 				a.matched += w * idf
 				if i < 64 {
@@ -508,6 +519,9 @@ func (ix *Index) search(q query, k int) []Hit {
 		}
 		if q.file != "" && ix.passages[a.doc].Name == q.file {
 			a.score *= fileContextBoost
+		}
+		if q.own != nil && !a.own {
+			a.score *= ownMissFactor
 		}
 		top = max(top, a.score)
 	}
