@@ -268,7 +268,7 @@ func (ix *Index) parse(text string) query {
 	q := query{weights: make(map[string]float64), wholes: make(map[string]bool)}
 	extra := make(map[string]float64) // related words of the question's words
 	prev := ""                        // the previous word as written, for compounds
-	for _, t := range tokenize(text) {
+	for _, t := range tokenize(ix.phrasal(text)) {
 		if !t.whole {
 			// "request id" is how people type RequestID: when the
 			// documents hold the two words joined as one identifier, it
@@ -352,6 +352,38 @@ func (ix *Index) parse(text string) query {
 		}
 	}
 	return q
+}
+
+// phrasal returns text with each phrasal verb of phrasalVerbs ("turn
+// off", or "switch the cache off" at the end of the question) replaced
+// by the one word that means the same ("disable"), when the index knows
+// that word or a word related to it: the particle is a stop word, and the
+// verb alone ("turn") says something else.
+func (ix *Index) phrasal(text string) string {
+	words := rawWords(text)
+	var out []string // nil until a verb is replaced
+	for i, w := range words {
+		one := ""
+		for j := i + 1; j < len(words) && j <= i+3 && one == ""; j++ {
+			if j == i+1 || j == len(words)-1 {
+				one = phrasalVerb(w, words[j])
+			}
+		}
+		if one != "" && (ix.postings[termOf(one)] != nil || len(ix.relatedTerms(termOf(one))) > 0) {
+			if out == nil {
+				out = append(out, words[:i]...)
+			}
+			out = append(out, one)
+			continue
+		}
+		if out != nil {
+			out = append(out, w)
+		}
+	}
+	if out == nil {
+		return text
+	}
+	return strings.Join(out, " ")
 }
 
 // relatedTerms returns the terms of the index related to term (see

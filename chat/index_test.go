@@ -311,3 +311,42 @@ func TestCompoundNotFromParts(t *testing.T) {
 		t.Errorf("parse(real ip): got weights %v, want realip", q.weights)
 	}
 }
+
+// TestPhrasalVerb: "turn off" asks for what the documents call
+// disabling, and stays as typed when they never say it so.
+func TestPhrasalVerb(t *testing.T) {
+	index := func(text string) *Index {
+		t.Helper()
+		passages, err := Load(fstest.MapFS{"cache.md": {Data: []byte(text)}})
+		if err != nil {
+			t.Fatalf("Load: %v", err)
+		}
+		return NewIndex(passages)
+	}
+	disabling := index("# Cache\n\n## Disabling the cache\n\nPass --no-cache to disable it.\n\n" +
+		"## Turning pages\n\nThe cache turns over its pages every hour.\n")
+	turning := index("# Cache\n\n## Turning the cache off\n\nTurn the cache off with --no-cache.\n")
+	tests := []struct {
+		name     string
+		ix       *Index
+		question string
+		want     string // heading of the best hit
+	}{
+		{"known one word", disabling, "turn off the cache", "Disabling the cache"},
+		{"switch off", disabling, "how do i switch the cache off", "Disabling the cache"},
+		{"verb alone", disabling, "how often does the cache turn over", "Turning pages"},
+		{"only the phrase known", turning, "turn off the cache", "Turning the cache off"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hits := tt.ix.Search(tt.question, 3)
+			got := ""
+			if len(hits) > 0 {
+				got = hits[0].Passage.Heading
+			}
+			if got != tt.want {
+				t.Errorf("Search(%q) best = %q, want %q (hits %v)", tt.question, got, tt.want, sections(hits))
+			}
+		})
+	}
+}

@@ -393,6 +393,30 @@ linux unix
 mac macos osx
 algorithm approach technique pattern`
 
+// phrasalVerbs are verbs whose particle, a stop word, changes their
+// meaning, one a line: verb, particle, and the one word that means the
+// same.
+const phrasalVerbs = `turn off disable
+switch off disable
+shut off disable
+turn on enable
+switch on enable
+get rid remove`
+
+// phrasalVerb returns the one word that means what verb and particle say
+// together ("disable" for "turn off"), or "" when they are not a phrasal
+// verb of phrasalVerbs.
+func phrasalVerb(verb, particle string) string {
+	for line := range strings.Lines(phrasalVerbs) {
+		v, rest, _ := strings.Cut(strings.TrimSpace(line), " ")
+		p, one, _ := strings.Cut(rest, " ")
+		if strings.EqualFold(verb, v) && strings.EqualFold(particle, p) {
+			return one
+		}
+	}
+	return ""
+}
+
 // related returns the terms of the words grouped with term in
 // relatedWords, term itself left out.
 func related(term string) []string {
