@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"net/textproto"
 	"strings"
+	"sync"
 )
 
 // defaultTrusted are the proxies believed when TRUSTED_PROXIES is unset:
@@ -120,6 +121,27 @@ type Resolution struct {
 	// per-client and per-IP keys each need it, and the bans and the
 	// limiter each ask for both keys. Empty outside Middleware.
 	subject string
+	// client holds the per-client key once a Keys has worked it out,
+	// for the others who ask during the same request (the limiter, its
+	// decision hook, the bans, the log). Nil outside Middleware.
+	client *clientMemo
+}
+
+// clientMemo is the per-client key of one request, with the Keys and the
+// secret that made it: another Keys (another strategy) or a new secret
+// works it out again.
+type clientMemo struct {
+	mu   sync.Mutex
+	keys *Keys
+	cur  *keyed
+	key  string
+}
+
+// stored is what Middleware stores: the Resolution and its memo in one
+// allocation.
+type stored struct {
+	res  Resolution
+	memo clientMemo
 }
 
 // subjectOf returns Subject(res.IP).
@@ -424,10 +446,13 @@ func (rs *Resolver) Middleware(next http.Handler) http.Handler {
 }
 
 // withResolution returns r carrying res, as Middleware passes it on. res
-// escapes to the heap once, with its subject: this runs on every request.
+// escapes to the heap once, with its subject and room for the client
+// key: this runs on every request.
 func withResolution(r *http.Request, res Resolution) *http.Request {
-	res.subject = Subject(res.IP)
-	return r.WithContext(context.WithValue(r.Context(), resolutionKey{}, &res))
+	rd := &stored{res: res}
+	rd.res.subject = Subject(res.IP)
+	rd.res.client = &rd.memo
+	return r.WithContext(context.WithValue(r.Context(), resolutionKey{}, &rd.res))
 }
 
 // FromContext returns the Resolution that Middleware stored, if any. The

@@ -115,20 +115,39 @@ var ErrNotResolved = errors.New("identity: request has no resolved client addres
 
 // Client returns the per-client key: "{tag}client-hash", 16 hex
 // characters each. Its error is the Strategy's: a *TokenError for a bad
-// bearer token under ByUser.
+// bearer token under ByUser. Within a request that passed
+// Resolver.Middleware the key is worked out once: the limiter, its hooks
+// and the bans each ask for it, and the Strategy reads the request as
+// it was when the first of them asked.
 func (k *Keys) Client(r *http.Request) (string, error) {
 	res, ok := FromContext(r.Context())
 	if !ok {
 		return "", ErrNotResolved
 	}
+	cur := k.hasher.cur.Load()
+	m := res.client
+	if m != nil {
+		m.mu.Lock()
+		key, hit := m.key, m.keys == k && m.cur == cur
+		m.mu.Unlock()
+		if hit {
+			return key, nil
+		}
+	}
 	parts, err := k.strategy(r, res.subjectOf())
 	if err != nil {
-		return "", err
+		return "", err // not kept: a request is refused once
 	}
 	if len(parts) == 0 {
 		return "", errors.New("identity: the key strategy listed nothing")
 	}
-	return k.key(k.hasher.cur.Load(), parts), nil
+	key := k.key(cur, parts)
+	if m != nil {
+		m.mu.Lock()
+		m.keys, m.cur, m.key = k, cur, key
+		m.mu.Unlock()
+	}
+	return key, nil
 }
 
 // IP returns the per-address key: "{ip-hash}".

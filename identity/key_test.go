@@ -194,6 +194,63 @@ func TestKeysCacheHitAllocs(t *testing.T) {
 	}
 }
 
+// TestKeysClientOncePerRequest asks for one request's client key several
+// times, as the limiter, its decision hook and the bans do: the Strategy
+// runs once, without allocating again. Another Keys or a new secret works
+// the key out afresh, and an error is not kept.
+func TestKeysClientOncePerRequest(t *testing.T) {
+	calls := 0
+	counting := func(r *http.Request, subject string) ([]string, error) {
+		calls++
+		if r.Header.Get("Authorization") != "" {
+			return nil, fmt.Errorf("bad token")
+		}
+		return BySession(r, subject)
+	}
+	h := NewHasher([]byte("one"))
+	k := NewKeys(h, counting)
+	r := resolved(t, request("127.0.0.1:1", "User-Agent: x"))
+	first := clientKeyOf(t, k, r)
+	for range 3 {
+		if got := clientKeyOf(t, k, r); got != first {
+			t.Fatalf("second ask: got %s, want %s", got, first)
+		}
+	}
+	if calls != 1 {
+		t.Errorf("strategy ran %d times for one request, want 1", calls)
+	}
+	if got := testing.AllocsPerRun(100, func() { k.Client(r) }); got != 0 {
+		t.Errorf("Client asked again: got %v allocations, want 0", got)
+	}
+	other := NewKeys(NewHasher([]byte("two")), counting)
+	if got := clientKeyOf(t, other, r); got == first || calls != 2 {
+		t.Errorf("another Keys: got %s (first %s) after %d strategy calls, want a new key from a second call", got, first, calls)
+	}
+	h.SetSecret([]byte("three"))
+	if got, want := clientKeyOf(t, k, r), clientKeyOf(t, NewKeys(NewHasher([]byte("three")), BySession), r); got != want {
+		t.Errorf("after SetSecret: got %s, want %s", got, want)
+	}
+	bad := resolved(t, request("127.0.0.1:1", "User-Agent: x", "Authorization: Bearer x"))
+	before := calls
+	for range 2 {
+		if _, err := k.Client(bad); err == nil {
+			t.Fatal("a strategy error was lost")
+		}
+	}
+	if calls-before != 2 {
+		t.Errorf("a failing strategy ran %d times for two asks, want 2: errors are not kept", calls-before)
+	}
+}
+
+func clientKeyOf(t *testing.T, k *Keys, r *http.Request) string {
+	t.Helper()
+	key, err := k.Client(r)
+	if err != nil {
+		t.Fatalf("Client: %v", err)
+	}
+	return key
+}
+
 // TestKeysConcurrent keys the same and different clients from many
 // goroutines at once; every key must be the one a new Keys computes, and
 // -race checks the table.
