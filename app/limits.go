@@ -28,8 +28,9 @@ type limits struct {
 	id    *clientID
 	ops   *ops
 	log   *slog.Logger
-	// changed, when set, hears each decision of a limit other than
-	// readsLimit: the client's standing moved (the peek cache, reads.go).
+	// changed, when set, hears each question that a limit other than
+	// readsLimit let through: the client's standing moved (the peek
+	// cache, reads.go).
 	changed func(r *http.Request)
 	// refused answers every limiter's refusals the Python original's way.
 	refused refusals
@@ -57,7 +58,7 @@ func (l *limits) middleware(name string, opts ...handlers.LimitOption) func(http
 	}
 	return func(next http.Handler) http.Handler {
 		if slices.Contains(opts, handlers.NoBans) {
-			return l.ops.identify(lim.Handler(next))
+			return lim.Handler(next)
 		}
 		return l.ops.guard(lim.Handler(next))
 	}

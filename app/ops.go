@@ -172,12 +172,6 @@ func (o *ops) clientOf(r *http.Request) client {
 	return c
 }
 
-// identify is what a limited route that opts out of the bans has in
-// front of its limiter: nothing any more. The request log learns the
-// client's key from decided, which works it out for the analytics anyway;
-// one key derivation fewer per request, refusals of a flood included.
-func (o *ops) identify(next http.Handler) http.Handler { return next }
-
 // splitKey splits "{tag}rest" into its parts.
 func splitKey(k string) (tag, rest string) {
 	if t, r, ok := strings.Cut(strings.TrimPrefix(k, "{"), "}"); ok && strings.HasPrefix(k, "{") {

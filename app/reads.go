@@ -25,8 +25,9 @@ const (
 // peekCache answers GET /limits from memory for peekTTL per client: with
 // Redis every read is a script call, and the limit on the route alone
 // still lets each client cost RATE_LIMIT_READS of them a minute. A
-// decision of another limit for the same client (a question asked)
-// forgets its entry, so the standing shown after an answer is fresh. It
+// question let through by another limit forgets the client's entry, so
+// the standing shown after an answer is fresh (a refusal changes no
+// count, so it leaves the entry). It
 // holds at most peekMax entries. It is safe for concurrent use.
 type peekCache struct {
 	peek func(*http.Request) ([]ratelimit.State, error)
@@ -109,7 +110,8 @@ func (c *clientID) peekKey(r *http.Request) (string, error) {
 }
 
 // decided is the OnDecision of limit name: the operations side hears
-// every decision and the peek cache forgets the client's standing,
+// every decision and the peek cache forgets the standing of a client
+// whose question was let through,
 // except for readsLimit's own decisions, which only the metrics hear.
 func (l *limits) decided(name string) func(r *http.Request, res ratelimit.Result) {
 	return func(r *http.Request, res ratelimit.Result) {
@@ -121,7 +123,9 @@ func (l *limits) decided(name string) func(r *http.Request, res ratelimit.Result
 			return
 		}
 		l.ops.decided(r, res)
-		if l.changed != nil {
+		// A refusal counts nothing, so the standing it would show is
+		// unchanged: a flood of refusals does not pay for forgetting.
+		if l.changed != nil && res.Allowed {
 			l.changed(r)
 		}
 	}

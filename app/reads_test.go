@@ -89,6 +89,76 @@ func TestLimitsReadsCostBounded(t *testing.T) {
 	}
 }
 
+// TestLimitsCacheKeptOnRefusal: a question let through forgets the
+// client's cached standing, a refused one does not (it changes no count),
+// so a flood of refusals neither pays for forgetting nor makes GET /limits
+// peek again (the refusals come from the refusal cache, no script each). Both reads fall within one peekTTL; a run too slow for that
+// is tried again.
+func TestLimitsCacheKeptOnRefusal(t *testing.T) {
+	rs := redistest.Start(t, redistest.Options{})
+	srv := newTestServer(t, map[string]string{"REDIS_URL": rs.URL()})
+	rdb := rs.Client()
+	status := func(resp *http.Response) int {
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	readLimits := func(agent string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodGet, srv.URL+"/limits", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("User-Agent", agent)
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := status(resp); got != http.StatusOK {
+			t.Fatalf("GET /limits: got %d, want 200", got)
+		}
+	}
+	scripts := func() int {
+		t.Helper()
+		stats, err := rdb.Info(t.Context(), "commandstats").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, n := commandCalls(t, stats)
+		return n
+	}
+	for attempt, agent := range []string{"a", "b", "c", "d", "e"} {
+		agent = "refusal-cache-" + agent
+		ua := "User-Agent: " + agent
+		for i := range 4 { // three answers, then the first refusal
+			if got, want := status(ask(t, srv, "/chat", `{"question":"what is limited?"}`, ua)), map[bool]int{true: 200, false: 429}[i < 3]; got != want {
+				t.Fatalf("question %d: got %d, want %d", i+1, got, want)
+			}
+		}
+		start := time.Now()
+		readLimits(agent) // peeks and caches the standing
+		if err := rdb.ConfigResetStat(t.Context()).Err(); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 20 {
+			if got := status(ask(t, srv, "/chat", `{"question":"what is limited?"}`, ua)); got != http.StatusTooManyRequests {
+				t.Fatalf("refused question %d: got %d, want 429", i+1, got)
+			}
+		}
+		readLimits(agent)
+		if time.Since(start) >= peekTTL*3/4 {
+			t.Logf("attempt %d took %v, too near the cache's %v: again", attempt+1, time.Since(start), peekTTL)
+			continue
+		}
+		// The read's own RATE_LIMIT_READS decision is one script; a
+		// peek would be a second.
+		if got := scripts(); got != 1 {
+			t.Errorf("20 refusals and a second read of /limits cost %d scripts, want 1 (the read's limit): the refusals made the cache forget", got)
+		}
+		return
+	}
+	t.Fatal("no attempt fit within the peek cache's TTL")
+}
+
 // commandCalls sums the calls of INFO commandstats, less INFO and CONFIG
 // (the test's own), and those of scripts (EVAL, EVALSHA and their _RO).
 func commandCalls(t *testing.T, info string) (all, scripts int) {

@@ -31,6 +31,10 @@ type refusalKey struct {
 // maxRefusalBodies bounds the cache; tiers and routes give a handful.
 const maxRefusalBodies = 1024
 
+// jsonType is every refusal's Content-Type value, shared: net/http only
+// reads it, and a capped slice is copied by an append.
+var jsonType = []string{"application/json"}
+
 func (f *refusals) write(w http.ResponseWriter, r *http.Request, res ratelimit.Result) {
 	k := refusalKey{res.Policy, res.Note, res.Limit}
 	f.mu.RLock()
@@ -54,7 +58,7 @@ func (f *refusals) write(w http.ResponseWriter, r *http.Request, res ratelimit.R
 		secs := int64((res.RetryAfter + time.Second - 1) / time.Second)
 		h["Retry-After"] = []string{strconv.FormatInt(max(secs, 1), 10)}
 	}
-	h["Content-Type"] = []string{"application/json"}
+	h["Content-Type"] = jsonType[:1:1]
 	w.WriteHeader(http.StatusTooManyRequests)
 	w.Write(b)
 }
