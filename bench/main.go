@@ -8,6 +8,9 @@
 //
 //   - bare-chi: a chi router that answers every POST with a 429 (rejected
 //     path) or a 200 (allowed path) and does nothing else: the ceiling;
+//   - bare-chi-429 (rejected path only): bare chi answering with the
+//     shipped app's 429 verbatim, every header and the body, captured
+//     from the app at start-up: what that response costs by itself;
 //   - ours-memory, ours-redis: ratelimit.Limiter with one 3/minute
 //     per-client limit, like the peers, on the MemoryStore or on the
 //     RedisStore behind Failover as the app runs it;
@@ -160,6 +163,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			for _, v := range order {
 				if err := ctx.Err(); err != nil {
 					return err
+				}
+				if v.rejectedOnly && p == allowed {
+					continue
 				}
 				if err := rs.flush(ctx); err != nil {
 					return err

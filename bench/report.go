@@ -239,7 +239,7 @@ func (rep *report) markdown() string {
 			thousands(rep.rps(allowed, v.name)), rep.ratio(allowed, v.name, "bare-chi"), rep.ratio(allowed, v.name, "httprate-redis"), rep.cpu(allowed, v.name), cpuRatio(allowed, v.name))
 	}
 	b.WriteString("\nServer CPU µs/req is the bench process's CPU time (user and system) per answered request, median of the rounds; × bare chi by CPU is bare chi's CPU per request over the variant's, round by round, median: the throughput ratio if the server had the cores to itself. On a machine that other work keeps busy, requests per second follow the share of the cores the server gets; CPU per request moves much less.\n")
-	b.WriteString("\nbare-chi answers every POST with a 429 on the rejected path and runs the trivial handler alone on the allowed path. Every limiter sits in front of a trivial handler, limits 3/minute per client and keys on the app's HMAC of client IP and User-Agent. ours-redis runs the Redis store behind Failover (100ms timeout, memory fallback, refusal cache) as the app does; ours-redis-2-layers adds the app's default per-IP ceiling (60/minute) to the same decision, one round trip for both. app-memory and app-redis serve the shipped app's whole handler, built by app.NewHandler as app.Run builds it with default settings (request log to a file, metrics, refusal summary, analytics, bans, security headers, client resolution around the limiter, and its default per-IP ceiling); on the allowed path RATE_LIMIT is raised out of reach and every request is a question the docs engine answers, so their allowed column is the real binary's answer rate, not a limiter's.\n\n")
+	b.WriteString("\nbare-chi answers every POST with a 429 on the rejected path and runs the trivial handler alone on the allowed path; bare-chi-429 answers with the shipped app's 429 verbatim (its 13 headers and its body, captured from the app at start-up) and does nothing else. Every limiter sits in front of a trivial handler, limits 3/minute per client and keys on the app's HMAC of client IP and User-Agent. ours-redis runs the Redis store behind Failover (100ms timeout, memory fallback, refusal cache) as the app does; ours-redis-2-layers adds the app's default per-IP ceiling (60/minute) to the same decision, one round trip for both. app-memory and app-redis serve the shipped app's whole handler, built by app.NewHandler as app.Run builds it with default settings (request log to a file, metrics, refusal summary, analytics, bans, security headers, client resolution around the limiter, and its default per-IP ceiling); on the allowed path RATE_LIMIT is raised out of reach and every request is a question the docs engine answers, so their allowed column is the real binary's answer rate, not a limiter's.\n\n")
 
 	b.WriteString("#### Every run\n\n")
 	header := "| Variant | Path |"
@@ -312,6 +312,19 @@ func (rep *report) markdown() string {
 	}
 	cpuTarget(rejected, "app-memory", 0.8)
 	cpuTarget(rejected, "app-redis", 0.8)
+	// No target: how far the response the app keeps sets the ceiling, and
+	// how close the app's own work comes to it.
+	compare := func(variant, base string) {
+		got, each := rep.ratios(rejected, variant, base)
+		cpu, cpuEach := rep.cpuRatios(rejected, variant, base)
+		if len(each) == 0 || len(cpuEach) == 0 {
+			return
+		}
+		fmt.Fprintf(&b, "- %s rejected vs %s: %.2f×, by server CPU per request %.2f× (no target)\n", variant, base, got, cpu)
+	}
+	compare("bare-chi-429", "bare-chi")
+	compare("app-memory", "bare-chi-429")
+	compare("app-redis", "bare-chi-429")
 	b.WriteString("\nA run that Redis answered more slowly than 100ms shows decisions made without Redis: the Failover switched to memory for a while, so that run is partly a memory run.\n")
 	return b.String()
 }

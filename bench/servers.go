@@ -7,9 +7,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -51,6 +54,8 @@ type variant struct {
 	// whole says the handler is a whole server with its own router: it
 	// is served as built, not mounted at POST /chat of a bare router.
 	whole bool
+	// rejectedOnly says the variant has no allowed path.
+	rejectedOnly bool
 }
 
 // redisStats counts a limiter's work with Redis.
@@ -111,6 +116,7 @@ var variants = []variant{
 			io.WriteString(w, limitedBody)
 		}), func() {}, nil, nil
 	}},
+	{name: "bare-chi-429", rejectedOnly: true, build: shipped429},
 	{name: "ours-memory", build: func(ctx context.Context, d deps) (http.Handler, func(), func() redisStats, error) {
 		s, err := ratelimit.NewMemoryStore(ratelimit.MemoryOptions{})
 		if err != nil {
@@ -208,6 +214,47 @@ func oursRedis(perIP bool) func(ctx context.Context, d deps) (http.Handler, func
 		stats := func() redisStats { return redisStats{calls: calls.Load(), fallbacks: fo.Stats().Fallbacks} }
 		return h, release, stats, err
 	}
+}
+
+// shipped429 is bare chi answering with the shipped app's 429 verbatim:
+// the headers and body that app.NewHandler sends a client over its limit,
+// captured once at start-up and written by a handler that does nothing
+// else. Beside bare-chi it shows what the response the app keeps costs
+// by itself (net/http copies, sorts and writes every header); beside
+// app-memory, what the app's own work around it costs.
+func shipped429(ctx context.Context, d deps) (http.Handler, func(), func() redisStats, error) {
+	d.logs = io.Discard
+	shipped, release, _, err := appVariant(false)(ctx, d)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	defer release()
+	var rec *httptest.ResponseRecorder
+	for range perMinute + 1 {
+		r := httptest.NewRequest(http.MethodPost, "/chat", strings.NewReader(`{"question":"How does the rate limiter work?"}`))
+		r.RemoteAddr = "127.0.0.1:40000"
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("User-Agent", "wrk")
+		rec = httptest.NewRecorder()
+		shipped.ServeHTTP(rec, r)
+	}
+	if rec.Code != http.StatusTooManyRequests {
+		return nil, nil, nil, fmt.Errorf("bare-chi-429: the app answered request %d with %d, want 429", perMinute+1, rec.Code)
+	}
+	var names []string
+	var values [][]string
+	for name, v := range rec.Header() {
+		names, values = append(names, name), append(values, slices.Clip(v))
+	}
+	body := rec.Body.Bytes()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		for i, name := range names {
+			h[name] = values[i]
+		}
+		w.WriteHeader(http.StatusTooManyRequests)
+		w.Write(body)
+	}), func() {}, nil, nil
 }
 
 // appVariant serves the shipped app's whole handler, built by the same
