@@ -1,6 +1,8 @@
 package chat
 
 import (
+	"cmp"
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -428,7 +430,7 @@ func render(bs []block, u unit, terms map[string]float64, ix *Index) string {
 		case blockTable:
 			text = cutTable(bs[i].lines, terms, ix)
 		case blockCode:
-			text = cutCode(bs[i].lines, terms, ix)
+			text = cutCode(bs[i].lines, terms, ix, maxAnswerBytes-size)
 		}
 		if size > 0 && size+len(text) > maxAnswerBytes {
 			break
@@ -465,21 +467,41 @@ func cutTable(lines []string, terms map[string]float64, ix *Index) string {
 	return strings.Join(out, "\n")
 }
 
-// cutCode returns a code block whole when it is short, or else its
-// fences and the lines that hold a term of the question, each with the
-// codeContext lines before it (the comment that explains it), and "..."
-// where lines were left out.
-func cutCode(lines []string, terms map[string]float64, ix *Index) string {
-	if len(strings.Join(lines, "\n")) <= maxAnswerBytes || len(lines) < 3 {
+// cutCode returns a code block whole when it fits in budget bytes, or
+// else its fences and the lines that best match the question, each with
+// the codeContext lines before it (the comment that explains it), and
+// "..." where lines were left out. Lines are taken best first, then in
+// the order of the block, while they fit: in a long interface where
+// every line names a route or a handler, the one that names all the
+// question's words is kept.
+func cutCode(lines []string, terms map[string]float64, ix *Index, budget int) string {
+	if len(lines) < 3 || len(strings.Join(lines, "\n")) <= budget {
 		return strings.Join(lines, "\n")
 	}
 	body := lines[1 : len(lines)-1]
-	keep := make([]bool, len(body))
+	scores := make([]float64, len(body))
+	var order []int
 	for i, l := range body {
-		if blockScore(ix, l, terms) > 0 {
-			for j := max(0, i-codeContext); j <= i; j++ {
-				keep[j] = true
+		if scores[i] = blockScore(ix, l, terms); scores[i] > 0 {
+			order = append(order, i)
+		}
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(scores[b], scores[a]) })
+	keep := make([]bool, len(body))
+	size := len(lines[0]) + len(lines[len(lines)-1]) + 2*len("\n...")
+	for _, i := range order {
+		add := 0
+		for j := max(0, i-codeContext); j <= i; j++ {
+			if !keep[j] {
+				add += len(body[j]) + len("\n...\n")
 			}
+		}
+		if size+add > budget {
+			continue
+		}
+		size += add
+		for j := max(0, i-codeContext); j <= i; j++ {
+			keep[j] = true
 		}
 	}
 	out := []string{lines[0]}
@@ -489,7 +511,7 @@ func cutCode(lines []string, terms map[string]float64, ix *Index) string {
 			gap = true
 			continue
 		}
-		if gap && len(out) > 1 || gap && i > 0 {
+		if gap {
 			out = append(out, "...")
 		}
 		gap = false

@@ -1,6 +1,7 @@
 package chat
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -306,6 +307,34 @@ func TestComposeLongSection(t *testing.T) {
 	}
 	if len(text) > maxAnswerBytes {
 		t.Errorf("answer of %d bytes, want the long code cut to at most %d", len(text), maxAnswerBytes)
+	}
+}
+
+// TestComposeCodeBudget: a long code block that a lead-in paragraph
+// introduces is cut to fit the answer beside it, keeping the lines that
+// hold most of the question's words when too many lines hold one.
+func TestComposeCodeBudget(t *testing.T) {
+	var code strings.Builder
+	code.WriteString("```go\ntype Router interface {\n")
+	for i := range 40 {
+		fmt.Fprintf(&code, "\t// Route%d adds a route with its handler.\n\tRoute%d(pattern string, h Handler)\n", i, i)
+	}
+	code.WriteString("\t// NotFound sets the handler for a route that is not found.\n\tNotFound(h Handler)\n}\n```")
+	fsys := fstest.MapFS{"router.md": {Data: []byte("# Router\n\n## Interface\n\nThe router is a tree.\n\n" +
+		"Built on top of the tree is the Router interface:\n\n" + code.String() + "\n\n## Other\n\nNothing here.\n")}}
+	passages, err := Load(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := NewDocs(NewIndex(passages))
+	text, _ := answer(t, d, Query{Question: "custom handler for routes that are not found"})
+	for _, want := range []string{"Router interface:", "```go", "NotFound(h Handler)", "..."} {
+		if !strings.Contains(text, want) {
+			t.Errorf("answer %q: want it to contain %q", text, want)
+		}
+	}
+	if len(text) > maxAnswerBytes+100 {
+		t.Errorf("answer of %d bytes, want about %d at most", len(text), maxAnswerBytes)
 	}
 }
 
