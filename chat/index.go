@@ -83,6 +83,10 @@ const minCorrectable = 5
 // Passages scoring below minRelative of the best are left out, so that a
 // weak last match does not dilute the answer.
 //
+// snakeWeight is the weight of an identifier joined by '_' that two
+// adjacent words of a question spell, lower than that of one written
+// whole (see Index.parse).
+//
 // relatedWeight is the weight of a related word (see relatedWords) of a
 // question's word the documents use; standInWeight the weight shared by
 // the related words standing in for one they never use, lower than the
@@ -92,6 +96,7 @@ const minCorrectable = 5
 // share of the highest idf.
 const (
 	askingWeight   = 0.3
+	snakeWeight    = 0.5
 	relatedWeight  = 0.3
 	standInWeight  = 0.5
 	correctedShare = 0.75
@@ -272,13 +277,21 @@ func (ix *Index) parse(text string) query {
 		if !t.whole {
 			// "request id" is how people type RequestID: when the
 			// documents hold the two words joined as one identifier, it
-			// sharpens the match as if typed whole. Joined by '_' or '-'
-			// ("config-file") they are a phrase more often than a name,
-			// and matching them so drew answers away on the development
-			// questions.
-			if c := prev + t.surface; prev != "" && !t.part && ix.postings[c] != nil && q.weights[c] == 0 {
-				q.weights[c] = 1
-				q.wholes[c] = true
+			// sharpens the match as if typed whole. Joined by '_'
+			// ("python version", python_version) it sharpens it at
+			// snakeWeight. Joined by '-' ("config-file") they are a
+			// phrase more often than a name, and matching them so drew
+			// answers away on the development questions.
+			if prev != "" && !t.part {
+				for _, c := range [...]struct {
+					term string
+					w    float64
+				}{{prev + t.surface, 1}, {prev + "_" + t.surface, snakeWeight}} {
+					if ix.postings[c.term] != nil && q.weights[c.term] == 0 {
+						q.weights[c.term] = c.w
+						q.wholes[c.term] = true
+					}
+				}
 			}
 			prev = t.surface
 			if t.part {

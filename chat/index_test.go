@@ -296,6 +296,26 @@ A group shares middlewares between routes.
 	}
 }
 
+// TestCompoundSnake: two adjacent words of a question that the documents
+// join by '_' sharpen the match at snakeWeight.
+func TestCompoundSnake(t *testing.T) {
+	passages, err := Load(fstest.MapFS{"req.md": {Data: []byte("# Requirements\n\n" +
+		"## Overview\n\nA requirement names a project, and may apply a constraint on the version of the project.\n\n" +
+		"## Examples\n\n```\nproject >= 1.2\nproject == 5.4 ; python_version < '3.8'\n```\n\n" +
+		"## Files\n\nA requirements file lists one requirement a line.\n")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix := NewIndex(passages)
+	q := ix.parse("requirement that applies to an older python version")
+	if !q.wholes["python_version"] || q.weights["python_version"] != snakeWeight {
+		t.Errorf("parse: got weights %v wholes %v, want python_version whole at %v", q.weights, q.wholes, snakeWeight)
+	}
+	if hits := ix.Search("requirement that applies to an older python version", 3); len(hits) == 0 || hits[0].Passage.Heading != "Examples" {
+		t.Errorf("Search best: got %v, want the Examples section", sections(hits))
+	}
+}
+
 // TestCompoundNotFromParts: the parts of an identifier are not joined
 // again into another one: "LimitByRealIP" does not ask for RealIP.
 func TestCompoundNotFromParts(t *testing.T) {
