@@ -39,6 +39,9 @@ const (
 	// secondShare is how close to the best unit's score another unit
 	// must come to be quoted with it.
 	secondShare = 0.8
+	// openingLead is the longest opening paragraph of a section, in
+	// bytes, quoted before an answer drawn from further down.
+	openingLead = 300
 )
 
 // blockKind is what a block of Markdown is.
@@ -297,6 +300,12 @@ func compose(ix *Index, question string, hits []Hit, terms map[string]float64) s
 				text = text + "\n\n" + more
 			}
 		}
+	}
+	if first := us[0]; !overview && u.from > first.to && bs[first.main].kind == blockPara && first.from == first.to &&
+		len(bs[first.main].text) <= openingLead && !strings.Contains(text, bs[first.main].text) &&
+		len(text)+len(bs[first.main].text) <= maxAnswerBytes {
+		// The section's short opening says what the rest is about.
+		text = bs[first.main].text + "\n\n" + text
 	}
 	if coverage(ix, top, terms) < unsureCoverage {
 		where := top.Title

@@ -338,6 +338,37 @@ func TestComposeCodeBudget(t *testing.T) {
 	}
 }
 
+// TestComposeOpening: an answer drawn from further down a section comes
+// after the section's short opening paragraph, which says what the rest
+// is about; a long opening is left out.
+func TestComposeOpening(t *testing.T) {
+	long := strings.Repeat("Background prose about nothing in particular. ", 10)
+	fsys := fstest.MapFS{"cache.md": {Data: []byte("# Cache\n\n## Responses\n\nThis cache works like a browser cache.\n\n" +
+		"Before each request the client looks for a stored response that has not expired.\n\n" +
+		"An expired response is refreshed with a conditional request.\n\n" +
+		"## Wheels\n\n" + long + "\n\nBuilt wheels are kept between runs and reused for the same version.\n")}}
+	passages, err := Load(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := NewDocs(NewIndex(passages))
+	tests := []struct {
+		question, want, not string
+	}{
+		{"when is an expired response refreshed", "This cache works like a browser cache.\n\nAn expired response", ""},
+		{"are built wheels reused between runs", "Built wheels are kept", "Background prose"},
+	}
+	for _, tt := range tests {
+		text, _ := answer(t, d, Query{Question: tt.question})
+		if !strings.Contains(text, tt.want) {
+			t.Errorf("answer to %q: got %q, want it to contain %q", tt.question, text, tt.want)
+		}
+		if tt.not != "" && strings.Contains(text, tt.not) {
+			t.Errorf("answer to %q: got %q, want it without %q", tt.question, text, tt.not)
+		}
+	}
+}
+
 func TestHeadingMatch(t *testing.T) {
 	fsys := fstest.MapFS{"pip.md": {Data: []byte("# Pip\n\n" +
 		"## Compatibility\n\nPip works on the latest version of Python and the latest version of Linux.\n\n" +
