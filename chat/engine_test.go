@@ -192,7 +192,7 @@ func TestAnswerFollowUp(t *testing.T) {
 // question before.
 func TestAnswerFollowUpContext(t *testing.T) {
 	passages, err := Load(fstest.MapFS{
-		"config.md": {Data: []byte("# Configuration\n\n## Location\n\n" +
+		"config.md": {Data: []byte("# Settings\n\n## Location\n\n" +
 			"The config file lives in a folder that depends on the system, and each system has its own config file.\n\n" +
 			"On Windows it is %APPDATA%\\app\\app.ini. On Unix systems it is ~/.config/app/app.conf, " +
 			"and the global config file is /etc/app.conf.\n\n" +

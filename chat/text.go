@@ -317,6 +317,8 @@ func abbreviation(t string) string {
 		return "maximum"
 	case "env":
 		return "environment"
+	case "config", "conf", "cfg":
+		return "configuration"
 	case "dir":
 		return "directory"
 	case "auth":

@@ -116,6 +116,7 @@ func TestTermOf(t *testing.T) {
 		{[]string{"num", "number", "numbers"}, "numb"},
 		{[]string{"param", "params", "parameter", "parameters"}, "paramet"},
 		{[]string{"env", "environment"}, "environ"},
+		{[]string{"config", "conf", "cfg", "configuration", "configure", "configured"}, "configur"},
 		{[]string{"min"}, "min"}, // minute or minimum: left alone
 	}
 	for _, tt := range tests {
