@@ -615,6 +615,9 @@ func (ix *Index) headingMatch(doc int, q query) float64 {
 	for _, term := range head {
 		w, ok := q.weights[term]
 		if !ok {
+			if _, everywhere := ix.damping[term]; everywhere {
+				continue // the product's name, as in "Upgrading pip"
+			}
 			return 0
 		}
 		mass += w * ix.idf(term)

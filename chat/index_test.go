@@ -370,3 +370,37 @@ func TestPhrasalVerb(t *testing.T) {
 		})
 	}
 }
+
+// TestHeadingMatchProductName: a heading that names the product used on
+// every page ("PIP_CONFIG_FILE", pip) is named in full by a question that
+// leaves the product's name out; a heading with another word left out is
+// not.
+func TestHeadingMatchProductName(t *testing.T) {
+	page := func(title, body string) *fstest.MapFile {
+		return &fstest.MapFile{Data: []byte("# " + title + "\n\n" + body)}
+	}
+	passages, err := Load(fstest.MapFS{
+		"install.md": page("Installing pip", "## Upgrading\n\nRun pip install --upgrade pip.\n"),
+		"cache.md":   page("The pip cache", "## Removing\n\nRun pip cache purge.\n"),
+		"config.md": page("Configuring pip", "## `PIP_CONFIG_FILE`\n\nThe environment variable PIP_CONFIG_FILE names a different file.\n\n"+
+			"## Config file location\n\nThe file is in the home folder.\n"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix := NewIndex(passages)
+	q := ix.parse("use a different config file with an environment variable")
+	for i, p := range ix.passages {
+		got := ix.headingMatch(i, q)
+		switch p.Heading {
+		case "`PIP_CONFIG_FILE`":
+			if got == 0 {
+				t.Errorf("headingMatch(%q): got 0, want a bonus", p.Heading)
+			}
+		case "Config file location":
+			if got != 0 {
+				t.Errorf("headingMatch(%q): got %v, want 0", p.Heading, got)
+			}
+		}
+	}
+}
