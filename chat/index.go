@@ -368,25 +368,29 @@ func (ix *Index) parse(text string) query {
 }
 
 // phrasal returns text with each phrasal verb of phrasalVerbs ("turn
-// off", or "switch the cache off" at the end of the question) replaced
-// by the one word that means the same ("disable"), when the index knows
-// that word or a word related to it: the particle is a stop word, and the
-// verb alone ("turn") says something else.
+// off", or "switch the cache off" at the end of the question) and each
+// idiom of idioms ("at once") replaced by the one word that means the
+// same ("disable", "concurrent"), when the index knows that word or a
+// word related to it: their words are stop words, or mean something else
+// apart ("turn").
 func (ix *Index) phrasal(text string) string {
 	words := rawWords(text)
-	var out []string // nil until a verb is replaced
-	for i, w := range words {
-		one := ""
-		for j := i + 1; j < len(words) && j <= i+3 && one == ""; j++ {
-			if j == i+1 || j == len(words)-1 {
-				one = phrasalVerb(w, words[j])
-			}
+	var out []string // nil until a phrase is replaced
+	for i := 0; i < len(words); i++ {
+		w, one, skip := words[i], "", 0
+		if i+1 < len(words) {
+			one, skip = cmp.Or(twoWords(phrasalVerbs, w, words[i+1]), twoWords(idioms, w, words[i+1])), 1
+		}
+		if last := len(words) - 1; one == "" && last > i+1 && last <= i+3 {
+			// The particle stays, a stop word, and the words between.
+			one, skip = twoWords(phrasalVerbs, w, words[last]), 0
 		}
 		if one != "" && (ix.postings[termOf(one)] != nil || len(ix.relatedTerms(termOf(one))) > 0) {
 			if out == nil {
 				out = append(out, words[:i]...)
 			}
 			out = append(out, one)
+			i += skip
 			continue
 		}
 		if out != nil {

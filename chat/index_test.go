@@ -404,3 +404,23 @@ func TestHeadingMatchProductName(t *testing.T) {
 		}
 	}
 }
+
+// TestIdioms: "at once" means concurrent where the documents say so, and
+// a split idiom is no idiom ("at least once").
+func TestIdioms(t *testing.T) {
+	passages, err := Load(fstest.MapFS{"mw.md": {Data: []byte("# Middlewares\n\n## Throttle\n\nPuts a ceiling on concurrent requests.\n")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix := NewIndex(passages)
+	tests := []struct{ text, want string }{
+		{"how many requests run at once?", "how many requests run concurrent"},
+		{"requests handled at the same time", "requests handled at the concurrent"},
+		{"retry at least once", "retry at least once"},
+	}
+	for _, tt := range tests {
+		if got := ix.phrasal(tt.text); got != tt.want {
+			t.Errorf("phrasal(%q): got %q, want %q", tt.text, got, tt.want)
+		}
+	}
+}

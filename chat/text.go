@@ -405,14 +405,20 @@ turn on enable
 switch on enable
 get rid remove`
 
-// phrasalVerb returns the one word that means what verb and particle say
-// together ("disable" for "turn off"), or "" when they are not a phrasal
-// verb of phrasalVerbs.
-func phrasalVerb(verb, particle string) string {
-	for line := range strings.Lines(phrasalVerbs) {
-		v, rest, _ := strings.Cut(strings.TrimSpace(line), " ")
-		p, one, _ := strings.Cut(rest, " ")
-		if strings.EqualFold(verb, v) && strings.EqualFold(particle, p) {
+// idioms are two words, stop words or words that mean something else
+// apart, that together mean one word, one a line: the two words and the
+// one they mean.
+const idioms = `at once concurrent
+same time concurrent`
+
+// twoWords returns the one word that a and b, in this order, mean
+// together in table (phrasalVerbs or idioms), or "" when table does not
+// hold them.
+func twoWords(table, a, b string) string {
+	for line := range strings.Lines(table) {
+		x, rest, _ := strings.Cut(strings.TrimSpace(line), " ")
+		y, one, _ := strings.Cut(rest, " ")
+		if strings.EqualFold(a, x) && strings.EqualFold(b, y) {
 			return one
 		}
 	}
