@@ -244,7 +244,8 @@ func NewIndex(passages []Passage) *Index {
 }
 
 // Search returns up to k passages ranked by BM25F, best first, with their
-// scores. Query words are lower-cased, stemmed and stripped of stop words;
+// scores, one for each section: of a long section cut into several
+// passages, only the best is returned. Query words are lower-cased, stemmed and stripped of stop words;
 // a word the documents never use is replaced by the closest one they do
 // (one typo allowed, two for words of seven letters or more) or split in
 // two ("ratelimit"). Only passages that pass the relevance threshold are
@@ -597,12 +598,19 @@ func (ix *Index) search(q query, k int) []Hit {
 	slices.SortFunc(ranked, func(a, b scored) int {
 		return cmp.Or(cmp.Compare(b.score, a.score), cmp.Compare(a.doc, b.doc))
 	})
-	if len(ranked) > k {
-		ranked = ranked[:k]
-	}
-	hits := make([]Hit, len(ranked))
-	for i, r := range ranked {
-		hits[i] = Hit{Passage: ix.passages[r.doc], Score: r.score}
+	// A section cut into several passages is one source: its best
+	// passage stands for it, and the answer quotes the whole section.
+	var hits []Hit
+	for _, r := range ranked {
+		if len(hits) == k {
+			break
+		}
+		if sibs := ix.siblings[r.doc]; len(sibs) > 0 && slices.ContainsFunc(hits, func(h Hit) bool {
+			return h.Passage.Name == ix.passages[r.doc].Name && h.Passage.Heading == ix.passages[r.doc].Heading
+		}) {
+			continue
+		}
+		hits = append(hits, Hit{Passage: ix.passages[r.doc], Score: r.score})
 	}
 	return hits
 }

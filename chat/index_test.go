@@ -424,3 +424,30 @@ func TestIdioms(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchOneHitPerSection: a long section cut into several passages
+// is one hit, which leaves room for other sections.
+func TestSearchOneHitPerSection(t *testing.T) {
+	long := strings.Repeat("The router matches each route against the tree of patterns. ", 40)
+	passages, err := Load(fstest.MapFS{"router.md": {Data: []byte("# Router\n\n## Tree\n\n" + long + "\n\n" + long + "\n\n" + long +
+		"\n\n## Mounting\n\nMount attaches a sub-router of routes under a pattern.\n" +
+		"\n## Logging\n\nThe logger writes each request.\n\n## Timeouts\n\nA timeout ends slow handlers.\n" +
+		"\n## Compression\n\nResponses are gzipped for clients that ask.\n")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix := NewIndex(passages)
+	if n := len(ix.sections[sectionKey{"router.md", "Tree"}]); n < 2 {
+		t.Fatalf("got the Tree section in %d passages, want it cut in several", n)
+	}
+	hits := ix.Search("route patterns", 3)
+	var tree int
+	for _, h := range hits {
+		if h.Passage.Heading == "Tree" {
+			tree++
+		}
+	}
+	if tree != 1 || len(hits) != 2 {
+		t.Errorf("Search: got %v, want the Tree section once and the Mounting section", sections(hits))
+	}
+}
