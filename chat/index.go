@@ -284,14 +284,13 @@ func (ix *Index) parse(text string) query {
 			// phrase more often than a name, and matching them so drew
 			// answers away on the development questions.
 			if prev != "" && !t.part {
-				for _, c := range [...]struct {
-					term string
-					w    float64
-				}{{prev + t.surface, 1}, {prev + "_" + t.surface, snakeWeight}} {
-					if ix.postings[c.term] != nil && q.weights[c.term] == 0 {
-						q.weights[c.term] = c.w
-						q.wholes[c.term] = true
-					}
+				// Looked up before they are kept, so that the
+				// concatenation needs no allocation for most words.
+				if ix.postings[prev+t.surface] != nil {
+					q.addWhole(prev+t.surface, 1)
+				}
+				if ix.postings[prev+"_"+t.surface] != nil {
+					q.addWhole(prev+"_"+t.surface, snakeWeight)
 				}
 			}
 			prev = t.surface
@@ -366,6 +365,15 @@ func (ix *Index) parse(text string) query {
 		}
 	}
 	return q
+}
+
+// addWhole adds the whole identifier term at weight w, unless the
+// question has it already.
+func (q *query) addWhole(term string, w float64) {
+	if q.weights[term] == 0 {
+		q.weights[term] = w
+		q.wholes[term] = true
+	}
 }
 
 // phrasal returns text with each phrasal verb of phrasalVerbs ("turn
@@ -516,7 +524,6 @@ func (ix *Index) search(q query, k int) []Hit {
 		doc            int
 		score, matched float64 // BM25F score; idf mass of the question's words found
 		found          uint64  // bit i: the question's word sorted[i] is in the passage
-		own            bool    // the passage holds a word of the follow-up itself
 	}
 	at := make(map[int]int)
 	var accs []acc
@@ -527,7 +534,6 @@ func (ix *Index) search(q query, k int) []Hit {
 		if !q.wholes[term] {
 			total += w * idf
 		}
-		own := q.own[term]
 		for _, p := range ix.postings[term] {
 			j, ok := at[p.doc]
 			if !ok {
@@ -545,7 +551,6 @@ func (ix *Index) search(q query, k int) []Hit {
 			if p.inHeading {
 				a.score += w * idf * headingBonus
 			}
-			a.own = a.own || own
 			if !q.wholes[term] {
 				a.matched += w * idf
 				if i < 64 {
@@ -570,7 +575,7 @@ func (ix *Index) search(q query, k int) []Hit {
 		if q.file != "" && ix.passages[a.doc].Name == q.file {
 			a.score *= fileContextBoost
 		}
-		if q.own != nil && !a.own {
+		if q.own != nil && !ix.holdsAny(a.doc, q.own) {
 			a.score *= ownMissFactor
 		}
 		top = max(top, a.score)
@@ -613,6 +618,17 @@ func (ix *Index) search(q query, k int) []Hit {
 		hits = append(hits, Hit{Passage: ix.passages[r.doc], Score: r.score})
 	}
 	return hits
+}
+
+// holdsAny reports whether passage doc holds one of terms. Postings are
+// in passage order, so each term costs a binary search.
+func (ix *Index) holdsAny(doc int, terms map[string]bool) bool {
+	for term := range terms {
+		if _, ok := slices.BinarySearchFunc(ix.postings[term], doc, func(p posting, d int) int { return cmp.Compare(p.doc, d) }); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // headingMatch is the bonus of a passage whose own heading the question
