@@ -168,7 +168,7 @@ func isLetters(s string) bool {
 const stopWords = " a about above after again against all almost also always am an and any are as at" +
 	" be because been before being below between both but by can cannot could did do does doing done" +
 	" anybody anyone anything everybody everyone everything explain give gives happen happens know look looks" +
-	" many mean means need neither nobody nothing put somebody someone something take takes tell want" +
+	" make makes making many mean means need neither nobody nothing put somebody someone something take takes tell want" +
 	" during each either else etc even ever every few for from further get gets getting got had has have" +
 	" having he her here hers him his how however i if in into is it its itself just let lets like me might" +
 	" more most much must my no nor not now of off on once one ones only or other others our ours out over own per" +
@@ -196,7 +196,7 @@ func isStopWord(w string) bool {
 		"explain", "few", "for", "from", "further", "get", "gets", "getting", "give", "gives", "got",
 		"had", "happen", "happens", "has", "hasnt", "have", "havent", "having", "he", "her", "here",
 		"hers", "him", "his", "how", "however", "i", "if", "im", "in", "into", "is", "isnt", "it", "its",
-		"itself", "ive", "just", "know", "let", "lets", "like", "look", "looks", "many", "me", "mean",
+		"itself", "ive", "just", "know", "let", "lets", "like", "look", "looks", "make", "makes", "making", "many", "me", "mean",
 		"means", "might", "more", "most", "much", "must", "my", "need", "neither", "no", "nobody", "nor",
 		"not", "nothing", "now", "of", "off", "on", "once", "one", "ones", "only", "or", "other", "others", "our", "ours",
 		"out", "over", "own", "per", "please", "put", "quite", "rather", "really", "same", "shall", "she",
