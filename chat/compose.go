@@ -301,11 +301,13 @@ func compose(ix *Index, question string, hits []Hit, terms map[string]float64) s
 			}
 		}
 	}
-	if first := us[0]; !overview && u.from > first.to && bs[first.main].kind == blockPara && first.from == first.to &&
-		len(bs[first.main].text) <= openingLead && !strings.Contains(text, bs[first.main].text) &&
-		len(text)+len(bs[first.main].text) <= maxAnswerBytes {
-		// The section's short opening says what the rest is about.
-		text = bs[first.main].text + "\n\n" + text
+	if first := us[0]; !overview && u.from > first.to && bs[first.from].kind == blockPara {
+		// The section's short opening, a paragraph or the list or
+		// code a paragraph leads into, says what the rest is about.
+		if open := render(bs, first, terms, ix); len(open) <= openingLead && !strings.Contains(text, open) &&
+			len(text)+len(open) <= maxAnswerBytes {
+			text = open + "\n\n" + text
+		}
 	}
 	if coverage(ix, top, terms) < unsureCoverage {
 		where := top.Title

@@ -339,14 +339,17 @@ func TestComposeCodeBudget(t *testing.T) {
 }
 
 // TestComposeOpening: an answer drawn from further down a section comes
-// after the section's short opening paragraph, which says what the rest
-// is about; a long opening is left out.
+// after the section's short opening, a paragraph or the code a paragraph
+// leads into, which says what the rest is about; a long opening is left
+// out.
 func TestComposeOpening(t *testing.T) {
 	long := strings.Repeat("Background prose about nothing in particular. ", 10)
 	fsys := fstest.MapFS{"cache.md": {Data: []byte("# Cache\n\n## Responses\n\nThis cache works like a browser cache.\n\n" +
 		"Before each request the client looks for a stored response that has not expired.\n\n" +
 		"An expired response is refreshed with a conditional request.\n\n" +
-		"## Wheels\n\n" + long + "\n\nBuilt wheels are kept between runs and reused for the same version.\n")}}
+		"## Wheels\n\n" + long + "\n\nBuilt wheels are kept between runs and reused for the same version.\n\n" +
+		"## Subversion\n\nThe schemes are svn and svn+https:\n\n```\nproject @ svn+https://example.com/project\n```\n\n" +
+		"Installing a given revision from Subversion needs an editable install.\n")}}
 	passages, err := Load(fsys)
 	if err != nil {
 		t.Fatal(err)
@@ -357,6 +360,7 @@ func TestComposeOpening(t *testing.T) {
 	}{
 		{"when is an expired response refreshed", "This cache works like a browser cache.\n\nAn expired response", ""},
 		{"are built wheels reused between runs", "Built wheels are kept", "Background prose"},
+		{"install from subversion", "The schemes are svn and svn+https:\n\n```\nproject @ svn+https://example.com/project\n```\n\nInstalling a given revision", ""},
 	}
 	for _, tt := range tests {
 		text, _ := answer(t, d, Query{Question: tt.question})
