@@ -53,6 +53,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/smartdocs-go/smartdocs/app"
 )
 
 func main() {
@@ -140,7 +142,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Every variant runs under the collector's target the binary sets
+	// for itself: bare chi's too, so that the ratios compare handlers,
+	// not GC settings.
 	machine := describeMachine(wrk, redisBin)
+	machine.gogc = app.TuneGC(os.Getenv)
 	fmt.Fprintf(stdout, "bench: %s\n", machine.oneLine())
 	total := time.Duration(cfg.rounds*len(ps)*len(vs)) * cfg.duration
 	fmt.Fprintf(stdout, "bench: %d variants x %d paths x %d rounds of %v: about %v\n", len(vs), len(ps), cfg.rounds, cfg.duration, total.Round(time.Second))

@@ -20,6 +20,9 @@ type machine struct {
 	// load is /proc/loadavg's 1-minute figure when the run started: other
 	// work on the machine skews every number.
 	load string
+	// gogc is the collector's target app.TuneGC set for the whole run,
+	// 0 when GOGC or GOMEMLIMIT was set and stood.
+	gogc int
 }
 
 func describeMachine(wrk, redisBin string) machine {
@@ -55,7 +58,11 @@ func describeMachine(wrk, redisBin string) machine {
 }
 
 func (m machine) oneLine() string {
-	return fmt.Sprintf("%d CPUs (%s), %s, %s, %s, %s, load average %s at the start", m.cpus, m.cpu, m.kernel, m.goVersion, m.wrk, m.redis, m.load)
+	gc := fmt.Sprintf("GOGC=%d as the binary sets it (app.TuneGC)", m.gogc)
+	if m.gogc == 0 {
+		gc = "GOGC and GOMEMLIMIT from the environment"
+	}
+	return fmt.Sprintf("%d CPUs (%s), %s, %s, %s, %s, %s, load average %s at the start", m.cpus, m.cpu, m.kernel, m.goVersion, gc, m.wrk, m.redis, m.load)
 }
 
 // row is one variant on one path over every round.
@@ -233,10 +240,16 @@ func (rep *report) markdown() string {
 		}
 		return fmt.Sprintf("%.2f×", m)
 	}
+	rps := func(p path, variant string) string {
+		if rep.rows[p][variant] == nil {
+			return "–"
+		}
+		return thousands(rep.rps(p, variant))
+	}
 	for _, v := range rep.measured() {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", v.name,
-			thousands(rep.rps(rejected, v.name)), rep.ratio(rejected, v.name, "bare-chi"), rep.ratio(rejected, v.name, "httprate-redis"), rep.cpu(rejected, v.name), cpuRatio(rejected, v.name),
-			thousands(rep.rps(allowed, v.name)), rep.ratio(allowed, v.name, "bare-chi"), rep.ratio(allowed, v.name, "httprate-redis"), rep.cpu(allowed, v.name), cpuRatio(allowed, v.name))
+			rps(rejected, v.name), rep.ratio(rejected, v.name, "bare-chi"), rep.ratio(rejected, v.name, "httprate-redis"), rep.cpu(rejected, v.name), cpuRatio(rejected, v.name),
+			rps(allowed, v.name), rep.ratio(allowed, v.name, "bare-chi"), rep.ratio(allowed, v.name, "httprate-redis"), rep.cpu(allowed, v.name), cpuRatio(allowed, v.name))
 	}
 	b.WriteString("\nServer CPU µs/req is the bench process's CPU time (user and system) per answered request, median of the rounds; × bare chi by CPU is bare chi's CPU per request over the variant's, round by round, median: the throughput ratio if the server had the cores to itself. On a machine that other work keeps busy, requests per second follow the share of the cores the server gets; CPU per request moves much less.\n")
 	b.WriteString("\nbare-chi answers every POST with a 429 on the rejected path and runs the trivial handler alone on the allowed path; bare-chi-429 answers with the shipped app's 429 verbatim (its 13 headers and its body, captured from the app at start-up) and does nothing else. Every limiter sits in front of a trivial handler, limits 3/minute per client and keys on the app's HMAC of client IP and User-Agent. ours-redis runs the Redis store behind Failover (100ms timeout, memory fallback, refusal cache) as the app does; ours-redis-2-layers adds the app's default per-IP ceiling (60/minute) to the same decision, one round trip for both. app-memory and app-redis serve the shipped app's whole handler, built by app.NewHandler as app.Run builds it with default settings (request log to a file, metrics, refusal summary, analytics, bans, security headers, client resolution around the limiter, and its default per-IP ceiling); on the allowed path RATE_LIMIT is raised out of reach and every request is a question the docs engine answers, so their allowed column is the real binary's answer rate, not a limiter's.\n\n")

@@ -93,7 +93,7 @@ func splitOwn() (dev, test []qualityCase) {
 	quota := on("rate-limiting.md", "What is limited and the default quota")
 	dev = append(dev,
 		qualityCase{question: "what is the default limit?", history: []string{"how do i change the rate limit", "and how do I set it on railway?"}, want: quota, fact: "3"},
-		qualityCase{question: "how do I set it?", history: []string{"what is REDIS_URL?"}, want: on("configuration.md", "REDIS_URL"), fact: "REDIS_URL"},
+		qualityCase{question: "how do I set it?", history: []string{"what is REDIS_URL?"}, want: on("configuration.md", "Redis variables"), fact: "REDIS_URL"},
 		qualityCase{question: "what's the weather today"},
 		qualityCase{question: "tell me a joke"},
 		qualityCase{question: "install python on windows"},

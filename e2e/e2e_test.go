@@ -3,7 +3,9 @@ package e2e
 import (
 	"context"
 	"net/http"
+	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -351,5 +353,20 @@ func TestSlowRedis(t *testing.T) {
 	}
 	if got := a.redisState(); got != "ok" {
 		t.Errorf("after redis recovered /health says redis %q, want ok (decided by redis)", got)
+	}
+}
+
+// TestBinaryTunesGC: the built binary picks its collector's target when
+// neither GOGC nor GOMEMLIMIT is set (GOGC=400 for the bundled docs, see
+// app.TuneGC) and says so; with GOGC set it leaves the runtime alone.
+func TestBinaryTunesGC(t *testing.T) {
+	const line = `msg="garbage collector" gogc=400`
+	a := startApp(t, nil)
+	if b, err := os.ReadFile(a.log); err != nil || !strings.Contains(string(b), line) {
+		t.Errorf("without GOGC: the log lacks %s (err %v):\n%s", line, err, tail(a.log, 20))
+	}
+	b := startApp(t, map[string]string{"GOGC": "150"})
+	if log, err := os.ReadFile(b.log); err != nil || strings.Contains(string(log), `msg="garbage collector"`) {
+		t.Errorf("with GOGC=150: the binary tuned the collector anyway (err %v):\n%s", err, tail(b.log, 20))
 	}
 }
