@@ -60,6 +60,7 @@ func Run(ctx context.Context, opts Options, args []string, getenv func(string) s
 	if err := fset.Parse(args[1:]); err != nil {
 		return err
 	}
+	environ := getenv // the runtime reads GOGC and GOMEMLIMIT from here, never from .env
 	getenv, err := config.WithDotEnv(os.DirFS("."), ".env", getenv)
 	if err != nil {
 		return err
@@ -76,7 +77,7 @@ func Run(ctx context.Context, opts Options, args []string, getenv func(string) s
 		return err
 	}
 	defer a.Close()
-	if percent := TuneGC(getenv); percent > 0 {
+	if percent := TuneGC(environ); percent > 0 {
 		a.log.Info("garbage collector", "gogc", percent, "why", "GOGC and GOMEMLIMIT unset: the heap may grow up to 64 MB past its live size between collections")
 	}
 	return a.serve(ctx)
