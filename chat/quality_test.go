@@ -162,7 +162,7 @@ const (
 	ownFact        = 0.9
 
 	floorHit1 = 0.73
-	floorFact = 0.64
+	floorFact = 0.70
 )
 
 // TestQuality asks every corpus its questions through Docs.Answer, as the
