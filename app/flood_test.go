@@ -72,25 +72,29 @@ func metricSum(body, prefix string) float64 {
 }
 
 // A flood of 20,000 questions, from one client or from clients that rotate
-// their User-Agent under the per-IP ceiling, writes no line per refusal:
-// after the summary's flush the log holds the allowed requests' lines and
-// at most refusallog.DefaultTop+1 summary lines, the total of which, like
+// their User-Agent under the per-IP ceiling, or of reads of GET /limits
+// (their own limit, RATE_LIMIT_READS), writes no line per refusal: after
+// the summary's flush the log holds the allowed requests' lines and at
+// most refusallog.DefaultTop+1 summary lines, the total of which, like
 // /metrics, counts every 429 the clients saw.
 func TestFloodIsSummarized(t *testing.T) {
 	const n = 20_000
 	tests := []struct {
-		name  string
-		agent func(i int) string
+		name         string
+		method, path string
+		policy       string // of the client's own layer
+		agent        func(i int) string
 	}{
-		{"one key", func(int) string { return "flood/1.0" }},
-		{"rotating User-Agents", func(i int) string { return "flood/" + strconv.Itoa(i) }},
+		{"one key", http.MethodPost, "/chat", "per-client", func(int) string { return "flood/1.0" }},
+		{"rotating User-Agents", http.MethodPost, "/chat", "per-client", func(i int) string { return "flood/" + strconv.Itoa(i) }},
+		{"reads of /limits", http.MethodGet, "/limits", "reads", func(int) string { return "flood/1.0" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, a, logs := opsApp(t, nil)
 			start := len(logs.String())
 			statuses := send(t, a.handler, n, 8, func(i int) *http.Request {
-				r := httptest.NewRequest(http.MethodPost, "/chat", strings.NewReader(question))
+				r := httptest.NewRequest(tt.method, tt.path, strings.NewReader(question))
 				r.RemoteAddr = "192.0.2.7:40000"
 				r.Header.Set("Content-Type", "application/json")
 				r.Header.Set("User-Agent", tt.agent(i))
@@ -140,13 +144,13 @@ func TestFloodIsSummarized(t *testing.T) {
 				t.Errorf("the summary counts %d refusals, want the %d 429s the clients saw", total, refused)
 			}
 			m := scrapeMetrics(t, a.handler)
-			if got := metricSum(m, `smartdocs_http_requests_total{method="POST",route="/chat",status="429"}`); got != float64(refused) {
+			if got := metricSum(m, `smartdocs_http_requests_total{method="`+tt.method+`",route="`+tt.path+`",status="429"}`); got != float64(refused) {
 				t.Errorf("/metrics counts %v requests answered 429, want %d", got, refused)
 			}
 			if got := metricSum(m, `smartdocs_ratelimit_decisions_total{policy=`); got != n {
 				t.Errorf("/metrics counts %v decisions, want %d", got, n)
 			}
-			limited := metricSum(m, `smartdocs_ratelimit_decisions_total{policy="per-client",result="limited"}`) +
+			limited := metricSum(m, `smartdocs_ratelimit_decisions_total{policy="`+tt.policy+`",result="limited"}`) +
 				metricSum(m, `smartdocs_ratelimit_decisions_total{policy="per-ip",result="limited"}`)
 			if limited != float64(refused) {
 				t.Errorf("/metrics counts %v limited decisions, want %d", limited, refused)

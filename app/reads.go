@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/smartdocs-go/smartdocs/identity"
 	"github.com/smartdocs-go/smartdocs/ratelimit"
 )
 
@@ -111,15 +112,21 @@ func (c *clientID) peekKey(r *http.Request) (string, error) {
 
 // decided is the OnDecision of limit name: the operations side hears
 // every decision and the peek cache forgets the standing of a client
-// whose question was let through,
-// except for readsLimit's own decisions, which only the metrics hear.
+// whose question was let through, except for readsLimit's own decisions:
+// the metrics count them and the refusal summary counts their refusals
+// (a flood of reads writes no line per refusal either), but the
+// analytics, which report on questions, do not hear of them.
 func (l *limits) decided(name string) func(r *http.Request, res ratelimit.Result) {
 	return func(r *http.Request, res ratelimit.Result) {
 		if name == readsLimit {
-			// Reads are not questions: the metrics count them under
-			// their policy; the analytics and the refusal summary,
-			// which report on questions, do not hear of them.
 			l.ops.metrics.Decision(res.Allowed, l.cfg.DryRun, res.Policy)
+			if !res.Allowed && !l.cfg.DryRun {
+				short := ""
+				if k, err := l.id.keys.Client(r); err == nil {
+					short = identity.ShortKey(k)
+				}
+				l.ops.summarize(r, short, res.Policy)
+			}
 			return
 		}
 		l.ops.decided(r, res)
