@@ -40,7 +40,10 @@ type ops struct {
 	metrics *metrics.Metrics
 	// refused summarizes refusals (rate limit and bans) in the log, in
 	// place of a request line each; metrics still count every one.
-	refused   *refusallog.Summary
+	refused *refusallog.Summary
+	// unrouted summarizes requests answered 404 or 405 the same way:
+	// a scanner's flood is no more a line per request than a client's.
+	unrouted  *refusallog.Summary
 	analytics *analytics.Analytics
 	bans      *bans.Bans
 	keys      *identity.Keys
@@ -57,7 +60,10 @@ func newOps(cfg config.Config, log *slog.Logger) *ops {
 		// before the first connection is tried.
 		redis.SetLogger(newLibraryLog(log, "go-redis", nil)) // logging.go
 	}
-	return &ops{cfg: cfg, log: log, metrics: metrics.New(), refused: refusallog.New(refusallog.Options{Logger: log})}
+	return &ops{cfg: cfg, log: log, metrics: metrics.New(),
+		refused:  refusallog.New(refusallog.Options{Logger: log}),
+		unrouted: refusallog.New(refusallog.Options{Logger: log, Message: "unrouted", TotalMessage: "unrouted requests"}),
+	}
 }
 
 // watchFailover exports the Redis failover's state as metrics.
@@ -93,10 +99,11 @@ func (o *ops) start(ctx context.Context, rdb redis.UniversalClient, keys *identi
 		o.log.Warn("cannot read the bans yet; retrying every second", "err", err)
 	}
 	cancel()
-	o.wg.Add(3)
+	o.wg.Add(4)
 	go func() { defer o.wg.Done(); o.bans.Run(ctx) }()
 	go func() { defer o.wg.Done(); o.analytics.Run(ctx) }()
 	go func() { defer o.wg.Done(); o.refused.Run(ctx) }()
+	go func() { defer o.wg.Done(); o.unrouted.Run(ctx) }()
 }
 
 // guard is what every limited route has in front of its limiter: the
@@ -109,6 +116,15 @@ func (o *ops) guard(next http.Handler) http.Handler {
 // /metrics and /admin (whose policy list is policies).
 func (o *ops) deps(d *handlers.Deps, policies string) error {
 	d.OnRequest = func(f handlers.Finished) { o.metrics.Request(f.Route, f.Method, f.Status, f.Duration) }
+	// Keyed by status: the client is not resolved outside the routes,
+	// and the path and method are the client's to choose.
+	d.Unrouted = func(status int) {
+		if status == http.StatusNotFound {
+			o.unrouted.Add("404", "no-route")
+		} else {
+			o.unrouted.Add("405", "method-not-allowed")
+		}
+	}
 	if o.cfg.Ops.MetricsAddr == "" {
 		d.Metrics = o.metrics.Handler()
 	}

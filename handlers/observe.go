@@ -67,14 +67,15 @@ const maxLogged = 200
 
 // logRequests writes one line per request (method, route pattern, status,
 // duration and, for rate-limited routes, the key's first 8 characters;
-// never the address or the User-Agent), except for requests marked Quiet,
-// and reports every request to onRequest.
+// never the address or the User-Agent), except for requests marked Quiet
+// and, when unrouted is set, requests answered 404 or 405, which it
+// reports there instead; it reports every request to onRequest.
 //
 // It runs on every request, refusals of a flood included, so it costs one
 // allocation of its own (the writer that records the status, which holds
 // the note) besides the request's new context, and it formats nothing
 // when the line is quiet or below the logger's level.
-func logRequests(log *slog.Logger, now func() time.Time, onRequest func(Finished)) func(http.Handler) http.Handler {
+func logRequests(log *slog.Logger, now func() time.Time, onRequest func(Finished), unrouted func(status int)) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := now()
@@ -89,6 +90,10 @@ func logRequests(log *slog.Logger, now func() time.Time, onRequest func(Finished
 			}
 			if onRequest != nil {
 				onRequest(f)
+			}
+			if unrouted != nil && (f.Status == http.StatusNotFound || f.Status == http.StatusMethodNotAllowed) {
+				unrouted(f.Status)
+				return
 			}
 			level := slog.LevelInfo
 			if f.Status >= 500 {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -253,6 +254,50 @@ func TestRequestLogQuiet(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// With Unrouted set, requests answered 404 or 405 (no route, no file, a
+// method the route does not take) write no log line: Unrouted hears each
+// one, OnRequest too. Without it they are logged one by one.
+func TestRequestLogUnrouted(t *testing.T) {
+	requests := []struct {
+		method, path string
+		status       int
+	}{
+		{"GET", "/no/such/route", http.StatusNotFound},
+		{"GET", "/static/no-such-file.js", http.StatusNotFound},
+		{"J0001", "/chat", http.StatusMethodNotAllowed},
+		{"GET", "/health", http.StatusOK},
+	}
+	for _, withHook := range []bool{true, false} {
+		var log bytes.Buffer
+		d := opsDeps(&log)
+		var unrouted []int
+		if withHook {
+			d.Unrouted = func(status int) { unrouted = append(unrouted, status) }
+		}
+		heard := 0
+		d.OnRequest = func(Finished) { heard++ }
+		h := NewServer(d)
+		for _, rq := range requests {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, httptest.NewRequest(rq.method, rq.path, nil))
+			if w.Code != rq.status {
+				t.Fatalf("%s %s: got %d, want %d", rq.method, rq.path, w.Code, rq.status)
+			}
+		}
+		lines := strings.Count(log.String(), `"msg":"request"`)
+		if withHook {
+			if want := []int{404, 404, 405}; !slices.Equal(unrouted, want) || lines != 1 {
+				t.Errorf("with Unrouted: it heard %v and the log has %d request lines, want %v and 1 (the 200):\n%s", unrouted, lines, want, log.String())
+			}
+		} else if lines != len(requests) {
+			t.Errorf("without Unrouted: got %d request lines, want %d", lines, len(requests))
+		}
+		if heard != len(requests) {
+			t.Errorf("OnRequest heard %d requests, want %d", heard, len(requests))
+		}
 	}
 }
 

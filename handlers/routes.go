@@ -26,7 +26,7 @@ func routes(d Deps) http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer)
 	r.Use(securityHeaders)
-	r.Use(logRequests(d.Logger, d.Now, d.OnRequest))
+	r.Use(logRequests(d.Logger, d.Now, d.OnRequest, d.Unrouted))
 	if cors := allowCORS(d.CORSOrigins); cors != nil {
 		r.Use(cors) // before every route: preflights never reach the limiter
 	}

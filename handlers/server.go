@@ -66,6 +66,12 @@ type Deps struct {
 	Admin http.Handler
 	// OnRequest, when set, is told of every finished request (metrics).
 	OnRequest func(Finished)
+	// Unrouted, when set, is told of every request answered 404 (no such
+	// route or file) or 405 (a method the route does not take), and the
+	// request log leaves them out: a scanner's flood is counted in a
+	// summary (the app's refusallog) instead of a line each. nil logs
+	// them one by one. OnRequest still hears of them.
+	Unrouted func(status int)
 	// Extra adds a program's own routes beside these (app.Options.Routes);
 	// nil adds none.
 	Extra func(r chi.Router, d Deps)

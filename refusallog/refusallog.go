@@ -41,6 +41,10 @@ type Options struct {
 	MaxKeys int
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Message is what the line per key says, "refused" by default, and
+	// TotalMessage what the total line says, "refusals" by default: a
+	// Summary of something other than refusals names it.
+	Message, TotalMessage string
 }
 
 // Summary counts refusals between flushes. Safe for concurrent use.
@@ -75,6 +79,12 @@ func New(opts Options) *Summary {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.Message == "" {
+		opts.Message = "refused"
+	}
+	if opts.TotalMessage == "" {
+		opts.TotalMessage = "refusals"
+	}
 	return &Summary{opts: opts, counts: make(map[origin]int64), since: opts.Now()}
 }
 
@@ -97,8 +107,9 @@ func (s *Summary) Add(key, policy string) {
 
 // Flush writes the interval's summary, if anything was refused, and
 // starts a new interval: one line per key among the Top refused most
-// ("refused", with the key, the policy, the count and the interval),
-// then one line with the total and the number of keys ("refusals").
+// (Options.Message, "refused": the key, the policy, the count and the
+// interval), then one line with the total and the number of keys
+// (Options.TotalMessage, "refusals").
 func (s *Summary) Flush(ctx context.Context) {
 	now := s.opts.Now()
 	s.mu.Lock()
@@ -128,7 +139,7 @@ func (s *Summary) Flush(ctx context.Context) {
 	interval := now.Sub(since).Round(time.Second).String()
 	log := s.opts.Logger
 	for _, e := range top[:min(len(top), s.opts.Top)] {
-		log.LogAttrs(ctx, slog.LevelInfo, "refused",
+		log.LogAttrs(ctx, slog.LevelInfo, s.opts.Message,
 			slog.Int64("requests", e.n), slog.String("key", e.key), slog.String("policy", e.policy),
 			slog.String("in_the_last", interval))
 	}
@@ -137,7 +148,7 @@ func (s *Summary) Flush(ctx context.Context) {
 		// Keys past MaxKeys were not told apart: at least one more.
 		keys++
 	}
-	log.LogAttrs(ctx, slog.LevelInfo, "refusals",
+	log.LogAttrs(ctx, slog.LevelInfo, s.opts.TotalMessage,
 		slog.Int64("requests", total), slog.Int64("keys", keys), slog.Int("keys_shown", min(len(top), s.opts.Top)),
 		slog.Int64("requests_of_keys_not_counted_apart", untracked), slog.String("in_the_last", interval))
 }

@@ -171,3 +171,20 @@ func TestMaxKeys(t *testing.T) {
 		t.Errorf("first line: got %+v, want k0 with 2", got[0])
 	}
 }
+
+// TestMessages: a Summary of something other than refusals names it in
+// both its lines.
+func TestMessages(t *testing.T) {
+	s, b, c := newSummary(Options{Message: "unrouted", TotalMessage: "unrouted requests"})
+	s.Add("404", "no-route")
+	s.Add("404", "no-route")
+	c.add(10 * time.Second)
+	s.Flush(t.Context())
+	want := []line{
+		{Msg: "unrouted", Requests: 2, Key: "404", Policy: "no-route", In: "10s"},
+		{Msg: "unrouted requests", Requests: 2, Keys: 1, Shown: 1, In: "10s"},
+	}
+	if got := lines(t, b); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+}
