@@ -202,3 +202,52 @@ var pipTest = []qualityCase{
 	{question: "how to fix a flat bicycle tire"},
 	{question: "install docker on ubuntu"},
 }
+
+// chiFresh and pipFresh were written blind, from the documents alone,
+// after the engine's tuning on the development halves had ended and
+// without running it: a held-out half that no change has seen.
+var chiFresh = []qualityCase{
+	{question: "minimal hello world server with chi", want: on("chi.md", "Examples"), fact: "chi.NewRouter()"},
+	{question: "can i use a regex in a route pattern?", want: on("chi.md", "Examples"), fact: "{articleSlug:[a-z-]+}"},
+	{question: "middleware to stop clients from cacheing my responses", want: on("chi.md", "Core middlewares"), fact: "NoCache"},
+	{question: "reject requests that arent application/json", want: on("chi.md", "Core middlewares"), fact: "AllowContentType"},
+	{question: "get the client ip as a netip.Addr", want: on("chi.md", "Choosing a ClientIP middleware"), fact: "GetClientIPAddr"},
+	{question: "does ClientIPFromXFF overwrite r.RemoteAddr like RealIP did", want: on("chi.md", "Choosing a ClientIP middleware"), fact: "never mutate"},
+	{question: "one rate limiter shared by all requests regardless of who sends them", want: on("httprate.md", "Example"), fact: `httprate.Key("*")`},
+	{question: "my isp gives customers a /56, is CanonicalizeIP still ok?", want: on("httprate.md", "Rate limit by client IP behind a proxy"), fact: "widen the prefix"},
+	{question: "is chi based on goji", want: on("chi.md", "Credits"), fact: "goji"},
+	{question: "can i use httprate with gin instead of chi", want: on("httprate.md", "Rate limit by client IP behind a proxy"), fact: "isn't tied to chi"},
+	{question: "can the default in-memory counter ever return an error", want: on("httprate.md", "Send specific response on errors"), fact: "guaranteed not return any errors"},
+	{question: "how big is chi, lines of code?", want: []section{{"chi.md", ""}, {"chi.md", "Features"}}, fact: "1000 LOC"},
+	{question: "what interface does that backend implement?", history: []string{"how do i share rate limits through redis"}, want: []section{{"httprate-redis.md", ""}, {"httprate.md", ""}}, fact: "httprate.LimitCounter"},
+	{question: "and one for routing by request headers?", history: []string{"which chi middleware sets a response header"}, want: on("chi.md", "Core middlewares"), fact: "RouteHeaders"},
+	{question: "who wrote the original version?", history: []string{"how do i install go-chi/cors"}, want: []section{{"cors.md", ""}, {"cors.md", "Credits"}}, fact: "github.com/rs"},
+	{question: "how do i center a div in css"},
+	{question: "configure nginx as a reverse proxy"},
+	{question: "how to reverse a linked list in java"},
+	{question: "when was the eiffel tower built"},
+	{question: "whats the best pizza topping"},
+}
+
+var pipFresh = []qualityCase{
+	{question: "no-cache-dir in pip.conf, do i set it true or false??", want: on("configuration.md", "Boolean options"), fact: "no-cache-dir = false"},
+	{question: "list whats in the pip cache", want: on("caching.md", "Listing cached files"), fact: "pip cache list"},
+	{question: "pip keeps reusing a cached wheel that was built without my C extensions", want: on("caching.md", "Avoiding caching"), fact: "--no-binary :all:"},
+	{question: "install pip with get-pip", want: on("installation.md", "`get-pip.py`"), fact: "python get-pip.py"},
+	{question: "can i run pip without installing it, like a pyz file", want: on("installation.md", "Standalone zip application"), fact: "pip.pyz"},
+	{question: "i got pip from apt and it behaves differently than the docs", want: on("installation.md", "Alternative Methods"), fact: "relevant provider"},
+	{question: "how do i check pip is installed", want: on("getting-started.md", "Ensure you have a working pip"), fact: "pip --version"},
+	{question: "pip install . leaves .egg-info folders all over my project", want: on("local-project-installs.md", "Build artifacts"), fact: ".egg-info"},
+	{question: "does the sha256 in pypi download urls count for --require-hashes", want: on("secure-installs.md", "Using hashes from PyPI (or other index servers)"), fact: "does not satisfy"},
+	{question: "where does pip clone the repo for an editable git install", want: on("vcs-support.md", "Editable VCS installs"), fact: "src/SomeProject"},
+	{question: "do i need qoutes around version specifiers", want: on("requirement-specifiers.md", "Examples"), fact: "Use quotes around specifiers in the shell"},
+	{question: "what are extras in a requirement", want: on("requirement-specifiers.md", "Overview"), fact: "install optional dependencies"},
+	{question: "do i need to reinstall every time i change the code?", history: []string{"how do i install my local project in editable mode"}, want: on("local-project-installs.md", "Editable installs"), fact: "re-installation if you change the project metadata"},
+	{question: "does it have to be installed in the same venv as pip?", history: []string{"how do i use keyring with pip"}, want: on("authentication.md", "Keyring Support"), fact: "fallback to using any"},
+	{question: "what about --verbose, it doesnt take a value", history: []string{"how do i set pip options with environment variables"}, want: on("configuration.md", "Environment Variables"), fact: "PIP_VERBOSE=3"},
+	{question: "how do i install packages with npm"},
+	{question: "how to rebase a git branch"},
+	{question: "best hiking trails in colorado"},
+	{question: "how do i file my taxes online"},
+	{question: "what is the boiling point of water at high altitude"},
+}

@@ -113,6 +113,9 @@ type qualityCorpus struct {
 	name      string
 	fsys      fs.FS
 	dev, test []qualityCase
+	// fresh is a second held-out half, written blind after the test
+	// half had been seen (see chiFresh); nil for the bundled corpus.
+	fresh []qualityCase
 	// foreign marks documents written by others, which the targets
 	// below are set for.
 	foreign bool
@@ -121,8 +124,8 @@ type qualityCorpus struct {
 func qualityCorpora() []qualityCorpus {
 	return []qualityCorpus{
 		{name: "smartdocs (bundled)", fsys: docs.FS, dev: ownDev, test: ownTest},
-		{name: "chi (go-chi READMEs)", fsys: os.DirFS("testdata/chi/docs"), dev: chiDev, test: chiTest, foreign: true},
-		{name: "pip (pip user guide)", fsys: os.DirFS("testdata/pip/docs"), dev: pipDev, test: pipTest, foreign: true},
+		{name: "chi (go-chi READMEs)", fsys: os.DirFS("testdata/chi/docs"), dev: chiDev, test: chiTest, fresh: chiFresh, foreign: true},
+		{name: "pip (pip user guide)", fsys: os.DirFS("testdata/pip/docs"), dev: pipDev, test: pipTest, fresh: pipFresh, foreign: true},
 	}
 }
 
@@ -163,6 +166,14 @@ const (
 
 	floorHit1 = 0.73
 	floorFact = 0.70
+
+	// freshFloor* hold the fresh halves (chiFresh, pipFresh) at what
+	// the engine scored on them the first time it was run on them
+	// (2026-12-03: hit@1 0.600 and 0.600, fact 0.533 and 0.533,
+	// off-topic 1.0 and 0.8, chi and pip).
+	freshFloorHit1     = 0.6
+	freshFloorFact     = 0.53
+	freshFloorOffTopic = 0.8
 )
 
 // TestQuality asks every corpus its questions through Docs.Answer, as the
@@ -184,23 +195,29 @@ func TestQuality(t *testing.T) {
 		for _, split := range []struct {
 			name  string
 			cases []qualityCase
-		}{{"dev", c.dev}, {"test", c.test}} {
+		}{{"dev", c.dev}, {"test", c.test}, {"fresh", c.fresh}} {
+			if split.cases == nil {
+				continue
+			}
 			s := scoreQuality(t, d, c.name+"/"+split.name, split.cases)
 			t.Logf("%-22s %-5s %4d %6.3f %6.3f %6.3f %9.3f", c.name, split.name, len(split.cases), s.hit1(), s.hit3(), s.fact(), s.offShare())
 			all.add(s)
-			if c.foreign && split.name == "test" {
-				hit1, fact := floorHit1, floorFact
+			if c.foreign && split.name != "dev" {
+				hit1, fact, off := floorHit1, floorFact, targetOffTopic
+				if split.name == "fresh" {
+					hit1, fact, off = freshFloorHit1, freshFloorFact, freshFloorOffTopic
+				}
 				if strict {
-					hit1, fact = targetHit1, targetFact
+					hit1, fact, off = targetHit1, targetFact, targetOffTopic
 				}
 				if s.hit1() < hit1 {
-					t.Errorf("%s test half: hit@1 = %.3f, want >= %.2f", c.name, s.hit1(), hit1)
+					t.Errorf("%s %s half: hit@1 = %.3f, want >= %.2f", c.name, split.name, s.hit1(), hit1)
 				}
 				if s.fact() < fact {
-					t.Errorf("%s test half: fact share = %.3f, want >= %.2f", c.name, s.fact(), fact)
+					t.Errorf("%s %s half: fact share = %.3f, want >= %.2f", c.name, split.name, s.fact(), fact)
 				}
-				if s.offShare() < targetOffTopic {
-					t.Errorf("%s test half: off-topic without sources = %.3f, want >= %.2f", c.name, s.offShare(), targetOffTopic)
+				if s.offShare() < off {
+					t.Errorf("%s %s half: off-topic without sources = %.3f, want >= %.2f", c.name, split.name, s.offShare(), off)
 				}
 			}
 		}
