@@ -474,6 +474,34 @@ func TestAbsurdHeaders(t *testing.T) {
 	})
 }
 
+// An answered question's log line carries the client's key prefix, the
+// one GET /whoami reports, and never its address or User-Agent; its
+// refusals have no line of their own.
+func TestRequestLogKey(t *testing.T) {
+	srv, logs := newLoggedServer(t, map[string]string{"LOG_FORMAT": "json"})
+	h := identHeaders("X-Forwarded-For: 198.51.100.23", "User-Agent: "+identUA)
+	prefix := identWhoami(t, srv, h).KeyPrefix
+	for range 5 { // three answers, two refusals
+		identStatus(t, srv, h)
+	}
+	var chats, keyed int
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if !strings.Contains(line, `"route":"/chat"`) {
+			continue
+		}
+		chats++
+		if strings.Contains(line, `"status":200`) && strings.Contains(line, `"key":"`+prefix+`"`) {
+			keyed++
+		}
+		if strings.Contains(line, "198.51.100.23") || strings.Contains(line, identUA) {
+			t.Errorf("a request line holds the address or the User-Agent: %s", line)
+		}
+	}
+	if chats != 3 || keyed != 3 {
+		t.Errorf("got %d /chat lines, %d of them answered with key %s; want 3 and 3 (refusals summarized):\n%s", chats, keyed, prefix, logs.String())
+	}
+}
+
 func TestWhoAmI(t *testing.T) {
 	srv, _ := newLoggedServer(t, nil)
 	h := identHeaders("X-Forwarded-For: 6.6.6.6, 198.51.100.1", "User-Agent: "+identUA)

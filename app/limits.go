@@ -10,6 +10,7 @@ import (
 
 	"github.com/smartdocs-go/smartdocs/config"
 	"github.com/smartdocs-go/smartdocs/handlers"
+	"github.com/smartdocs-go/smartdocs/identity"
 	"github.com/smartdocs-go/smartdocs/internal/respond"
 	"github.com/smartdocs-go/smartdocs/ratelimit"
 )
@@ -57,11 +58,31 @@ func (l *limits) middleware(name string, opts ...handlers.LimitOption) func(http
 		return func(next http.Handler) http.Handler { return next }
 	}
 	return func(next http.Handler) http.Handler {
+		next = lim.Handler(l.noted(next))
 		if slices.Contains(opts, handlers.NoBans) {
-			return lim.Handler(next)
+			return next
 		}
-		return l.ops.guard(lim.Handler(next))
+		return l.ops.guard(next)
 	}
+}
+
+// noted tells the request log the client's key of a request the limiter
+// let through (a refusal gets no line of its own): worked out once per
+// request, it costs a look-up here.
+func (l *limits) noted(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if k, err := l.id.keys.Client(r); err == nil {
+			handlers.NoteKey(w, identity.ShortKey(k))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// refuse answers a refusal of every limiter: counted in the refusal
+// summary by OnDecision, it gets no line of its own in the request log.
+func (l *limits) refuse(w http.ResponseWriter, r *http.Request, res ratelimit.Result) {
+	handlers.Quiet(w)
+	l.refused.write(w, r, res)
 }
 
 // err reports the first limit the routes named that could not be built.
@@ -108,7 +129,7 @@ func (l *limits) limiter(name string, opts []handlers.LimitOption) (*ratelimit.L
 		Layers:     layers,
 		DryRun:     l.cfg.DryRun,
 		OnDecision: l.decided(name),
-		OnLimited:  l.refused.write,
+		OnLimited:  l.refuse,
 		OnError: func(w http.ResponseWriter, r *http.Request, err error) {
 			if writeTokenError(w, err) {
 				return

@@ -89,9 +89,10 @@ func (o *ops) start(ctx context.Context, rdb redis.UniversalClient, keys *identi
 	o.bans = bans.New(store, bans.Options{
 		Max:    o.cfg.Ops.BansMax,
 		Logger: o.log,
-		OnBanned: func(r *http.Request, _ bans.Ban) {
+		OnBanned: func(w http.ResponseWriter, r *http.Request, _ bans.Ban) {
 			o.metrics.Banned()
-			o.summarize(r, o.clientOf(r).short, "banned")
+			o.summarize(o.clientOf(r).short, "banned")
+			handlers.Quiet(w)
 		},
 	})
 	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -203,10 +204,10 @@ func (o *ops) client(r *http.Request) (netip.Addr, []string) {
 }
 
 // summarize counts a refusal of the client whose short key is short by
-// policy in the refusal summary and leaves r out of the request log.
-func (o *ops) summarize(r *http.Request, short, policy string) {
+// policy in the refusal summary; whoever answers the refusal leaves it out
+// of the request log (handlers.Quiet).
+func (o *ops) summarize(short, policy string) {
 	o.refused.Add(short, policy)
-	handlers.Quiet(r.Context())
 }
 
 // decided is the limiter's OnDecision: metrics, analytics and, for a
@@ -214,9 +215,8 @@ func (o *ops) summarize(r *http.Request, short, policy string) {
 func (o *ops) decided(r *http.Request, res ratelimit.Result) {
 	o.metrics.Decision(res.Allowed, o.cfg.DryRun, res.Policy)
 	c := o.clientOf(r)
-	handlers.NoteKey(r.Context(), c.short)
 	if !res.Allowed && !o.cfg.DryRun {
-		o.summarize(r, c.short, res.Policy)
+		o.summarize(c.short, res.Policy)
 	}
 	if o.cfg.DryRun && !res.Allowed {
 		// The request goes through; the log says what enforcing would

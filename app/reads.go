@@ -125,7 +125,7 @@ func (l *limits) decided(name string) func(r *http.Request, res ratelimit.Result
 				if k, err := l.id.keys.Client(r); err == nil {
 					short = identity.ShortKey(k)
 				}
-				l.ops.summarize(r, short, res.Policy)
+				l.ops.summarize(short, res.Policy)
 			}
 			return
 		}

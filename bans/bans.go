@@ -202,8 +202,9 @@ type Options struct {
 	Now func() time.Time
 	// Logger hears of failed refreshes; default discards.
 	Logger *slog.Logger
-	// OnBanned, when set, is told of every request Middleware refuses.
-	OnBanned func(r *http.Request, b Ban)
+	// OnBanned, when set, is told of every request Middleware refuses,
+	// before it answers on w.
+	OnBanned func(w http.ResponseWriter, r *http.Request, b Ban)
 }
 
 // ErrFull is returned by Add when Options.Max bans are kept. Its message
@@ -450,7 +451,7 @@ func (b *Bans) Middleware(client func(r *http.Request) (netip.Addr, []string)) f
 				return
 			}
 			if b.opts.OnBanned != nil {
-				b.opts.OnBanned(r, ban)
+				b.opts.OnBanned(w, r, ban)
 			}
 			body := map[string]any{"detail": "Forbidden: this client is banned."}
 			if ban.Until != nil {

@@ -119,7 +119,7 @@ func TestMatch(t *testing.T) {
 func TestMiddleware(t *testing.T) {
 	c := &clock{t0}
 	var refused int
-	b := New(&MemoryStore{}, Options{Now: c.now, OnBanned: func(*http.Request, Ban) { refused++ }})
+	b := New(&MemoryStore{}, Options{Now: c.now, OnBanned: func(http.ResponseWriter, *http.Request, Ban) { refused++ }})
 	add(t, b, Request{IP: "198.51.100.7", Duration: "2h"})
 	reached := 0
 	h := b.Middleware(func(r *http.Request) (netip.Addr, []string) {

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"math"
@@ -27,34 +26,50 @@ type Finished struct {
 
 // note is filled in by the layers a request passes through and read by the
 // request log when the request ends: the outer middleware cannot see what
-// the inner ones decided otherwise.
+// the inner ones decided otherwise. It lives in the log's writer, which
+// every layer is handed, so that no request needs a new context for it.
 type note struct {
 	mu    sync.Mutex
 	key   string
 	quiet bool
 }
 
-type noteKey struct{}
+// noteOf finds the note of the request log's writer behind w, through
+// the writers that wrap it (Unwrap), or nil outside a request served by
+// NewServer.
+func noteOf(w http.ResponseWriter) *note {
+	for {
+		switch x := w.(type) {
+		case *loggedWriter:
+			return &x.note
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = x.Unwrap()
+		default:
+			return nil
+		}
+	}
+}
 
-// NoteKey records the rate-limit key of the request whose context is ctx,
-// for its log line, which shows at most the first 8 characters: pass the
-// short form (identity.ShortKey), never an address or a User-Agent. It does
-// nothing outside a request served by NewServer.
-func NoteKey(ctx context.Context, short string) {
-	if n, ok := ctx.Value(noteKey{}).(*note); ok {
+// NoteKey records the rate-limit key of the request that w answers, for
+// its log line, which shows at most the first 8 characters: pass the
+// short form (identity.ShortKey), never an address or a User-Agent. w is
+// the writer the handler was given, or one that wraps it with Unwrap. It
+// does nothing outside a request served by NewServer.
+func NoteKey(w http.ResponseWriter, short string) {
+	if n := noteOf(w); n != nil {
 		n.mu.Lock()
 		n.key = short
 		n.mu.Unlock()
 	}
 }
 
-// Quiet leaves the request whose context is ctx out of the request log:
-// call it for a request that is counted in a summary instead (a refusal,
-// see package refusallog), so that a flood does not write a line per
+// Quiet leaves the request that w answers out of the request log: call
+// it for a request that is counted in a summary instead (a refusal, see
+// package refusallog), so that a flood does not write a line per
 // request. OnRequest still hears of it. It does nothing outside a request
 // served by NewServer.
-func Quiet(ctx context.Context) {
-	if n, ok := ctx.Value(noteKey{}).(*note); ok {
+func Quiet(w http.ResponseWriter) {
+	if n := noteOf(w); n != nil {
 		n.mu.Lock()
 		n.quiet = true
 		n.mu.Unlock()
@@ -73,14 +88,14 @@ const maxLogged = 200
 //
 // It runs on every request, refusals of a flood included, so it costs one
 // allocation of its own (the writer that records the status, which holds
-// the note) besides the request's new context, and it formats nothing
+// the note; the request is passed on as it came), and it formats nothing
 // when the line is quiet or below the logger's level.
 func logRequests(log *slog.Logger, now func() time.Time, onRequest func(Finished), unrouted func(status int)) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := now()
 			lw := &loggedWriter{ResponseWriter: w}
-			next.ServeHTTP(lw, r.WithContext(context.WithValue(r.Context(), noteKey{}, &lw.note)))
+			next.ServeHTTP(lw, r)
 			f := Finished{Method: r.Method, Status: lw.status, Duration: now().Sub(start)}
 			if f.Status == 0 {
 				f.Status = http.StatusOK // the handler wrote nothing

@@ -37,7 +37,7 @@ func opsDeps(log *bytes.Buffer) Deps {
 		Limit: func(string, ...LimitOption) func(http.Handler) http.Handler {
 			return func(next http.Handler) http.Handler {
 				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-					NoteKey(r.Context(), "a1b2c3d4e5f6a7b8")
+					NoteKey(w, "a1b2c3d4e5f6a7b8")
 					next.ServeHTTP(w, r)
 				})
 			}
@@ -226,9 +226,9 @@ func TestRequestLogQuiet(t *testing.T) {
 			d.Limit = func(string, ...LimitOption) func(http.Handler) http.Handler {
 				return func(http.Handler) http.Handler {
 					return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-						NoteKey(r.Context(), "a1b2c3d4")
+						NoteKey(w, "a1b2c3d4")
 						if tt.quiet {
-							Quiet(r.Context())
+							Quiet(w)
 						}
 						w.WriteHeader(http.StatusTooManyRequests)
 					})
