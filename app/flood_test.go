@@ -311,3 +311,36 @@ func TestBannedFloodIsSummarized(t *testing.T) {
 		t.Errorf("/metrics counts %v banned requests, want %d", v, n)
 	}
 }
+
+// Requests that match no route are summarized by status; a 404 or 405
+// that a route answers itself (an unknown ban id, a missing static file)
+// keeps its request line, so an admin's action leaves a trace.
+func TestUnroutedSummarizedRoutedKept(t *testing.T) {
+	srv, a, logs := opsApp(t, map[string]string{"ADMIN_TOKEN": opsToken})
+	start := len(logs.String())
+	for _, r := range []opsReq{
+		{method: "GET", path: "/no/such/route"},
+		{method: "PATCH", path: "/chat"},
+		{method: "DELETE", path: "/admin/bans/no-such-ban", auth: opsToken},
+		{method: "GET", path: "/static/no-such-file.js"},
+	} {
+		if status, _, body := opsDo(t, srv, r); status != http.StatusNotFound && status != http.StatusMethodNotAllowed {
+			t.Fatalf("%s %s: got %d %s, want 404 or 405", r.method, r.path, status, body)
+		}
+	}
+	a.ops.unrouted.Flush(t.Context())
+	got := logs.String()[start:]
+	for _, want := range []string{
+		`"msg":"request","method":"DELETE","route":"/admin/bans/{id}","status":404`,
+		`"msg":"request","method":"GET","route":"/static/*","status":404`,
+		`"msg":"unrouted","requests":1,"key":"404","policy":"no-route"`,
+		`"msg":"unrouted","requests":1,"key":"405","policy":"method-not-allowed"`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the log lacks %s:\n%s", want, got)
+		}
+	}
+	if n := strings.Count(got, `"msg":"request"`); n != 2 {
+		t.Errorf("got %d request lines, want 2 (the routes' own 404s):\n%s", n, got)
+	}
+}

@@ -1,9 +1,11 @@
 package app
 
 import (
+	"context"
 	"runtime"
 	"runtime/debug"
 	"testing"
+	"time"
 )
 
 // TestTuneGC: with GOGC or GOMEMLIMIT set the runtime's settings stand;
@@ -38,4 +40,46 @@ func TestTuneGC(t *testing.T) {
 	}
 	runtime.KeepAlive(live)
 	runtime.KeepAlive(big)
+}
+
+// TestGCRetuned: Run sets the target again as the live heap changes, so
+// that a heap grown to 120 MB live is no longer allowed 400% (480 MB)
+// more, and one that shrank gets its headroom back.
+func TestGCRetuned(t *testing.T) {
+	before := debug.SetGCPercent(400)
+	t.Cleanup(func() { debug.SetGCPercent(before) })
+	current := func() int {
+		p := debug.SetGCPercent(-1)
+		debug.SetGCPercent(p)
+		return p
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { keepGCTuned(ctx, 5*time.Millisecond); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	waitFor := func(want int) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for current() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("GOGC stayed %d, want %d", current(), want)
+			}
+			runtime.GC()
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	live := make([]byte, 120<<20)
+	live[len(live)-1] = 1
+	waitFor(100)
+	runtime.KeepAlive(live)
+	live = nil
+	waitFor(400)
+	for _, tt := range []struct {
+		live uint64
+		want int
+	}{{0, 400}, {1 << 20, 400}, {16 << 20, 400}, {32 << 20, 200}, {64 << 20, 100}, {1 << 30, 100}} {
+		if got := gcPercent(tt.live); got != tt.want {
+			t.Errorf("gcPercent(%d MB) = %d, want %d", tt.live>>20, got, tt.want)
+		}
+	}
 }

@@ -25,6 +25,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -79,13 +80,45 @@ func Run(ctx context.Context, opts Options, args []string, getenv func(string) s
 	defer a.Close()
 	if percent := TuneGC(environ); percent > 0 {
 		a.log.Info("garbage collector", "gogc", percent, "why", "GOGC and GOMEMLIMIT unset: the heap may grow up to 64 MB past its live size between collections")
+		go keepGCTuned(ctx, gcRetune)
 	}
 	return a.serve(ctx)
 }
 
 // gcHeadroom is how far TuneGC lets the heap grow past its live size
-// between collections.
-const gcHeadroom = 64 << 20
+// between collections; gcRetune is how often Run sets the target again
+// as the live heap changes (counters of many clients, caches, a larger
+// DOCS_DIR after SIGHUP).
+const (
+	gcHeadroom = 64 << 20
+	gcRetune   = 30 * time.Second
+)
+
+// gcPercent is the GOGC that lets a heap of live bytes grow by at most
+// gcHeadroom (or by its live size, past 64 MB), between 100 and 400.
+func gcPercent(live uint64) int {
+	return int(min(400, max(100, gcHeadroom*100/max(live, 1))))
+}
+
+// keepGCTuned sets GOGC from the live heap the last collection found,
+// every interval, until ctx ends: the target TuneGC chose at start-up
+// would let a heap that grew to 100 MB live grow by 400 MB.
+func keepGCTuned(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			metrics.Read(live)
+			if live[0].Value.Kind() == metrics.KindUint64 && live[0].Value.Uint64() > 0 {
+				debug.SetGCPercent(gcPercent(live[0].Value.Uint64()))
+			}
+		}
+	}
+}
 
 // TuneGC sets the garbage collector's target as Run does once the app is
 // built, unless GOGC or GOMEMLIMIT is set (then the runtime's own
@@ -95,9 +128,12 @@ const gcHeadroom = 64 << 20
 // twenty times a second: a quarter of the server's CPU on the refused
 // path. TuneGC picks GOGC=400 while the live heap is 16 MB or less, and
 // less as it grows (never under 100), so that the heap grows at most
-// 64 MB past its live size, or by its live size when that is larger.
-// It returns the GOGC it set. Benchmarks call it to run as the binary
-// does.
+// 64 MB past its live size, or by its live size when that is larger;
+// Run sets it again every 30 seconds from the live heap the last
+// collection found. It returns the GOGC it set. Benchmarks call it to run
+// as the binary does. It reads GOGC and GOMEMLIMIT through getenv: a
+// program that calls Run with a getenv of its own, or sets the collector
+// itself, should set one of them there.
 func TuneGC(getenv func(string) string) (percent int) {
 	if getenv("GOGC") != "" || getenv("GOMEMLIMIT") != "" {
 		return 0
@@ -105,7 +141,7 @@ func TuneGC(getenv func(string) string) (percent int) {
 	runtime.GC()
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	percent = int(min(400, max(100, gcHeadroom*100/max(m.HeapAlloc, 1))))
+	percent = gcPercent(m.HeapAlloc)
 	debug.SetGCPercent(percent)
 	return percent
 }

@@ -32,6 +32,19 @@ type note struct {
 	mu    sync.Mutex
 	key   string
 	quiet bool
+	// unrouted is set by the router's NotFound and MethodNotAllowed:
+	// the request matched no route (a 404 of a route that exists, such
+	// as an unknown ban id, is not unrouted).
+	unrouted bool
+}
+
+// markUnrouted notes that the request w answers matched no route.
+func markUnrouted(w http.ResponseWriter) {
+	if n := noteOf(w); n != nil {
+		n.mu.Lock()
+		n.unrouted = true
+		n.mu.Unlock()
+	}
 }
 
 // noteOf finds the note of the request log's writer behind w, through
@@ -83,8 +96,9 @@ const maxLogged = 200
 // logRequests writes one line per request (method, route pattern, status,
 // duration and, for rate-limited routes, the key's first 8 characters;
 // never the address or the User-Agent), except for requests marked Quiet
-// and, when unrouted is set, requests answered 404 or 405, which it
-// reports there instead; it reports every request to onRequest.
+// and, when unrouted is set, requests that matched no route (the router's
+// 404 and 405), which it reports there instead; it reports every request
+// to onRequest.
 //
 // It runs on every request, refusals of a flood included, so it costs one
 // allocation of its own (the writer that records the status, which holds
@@ -106,7 +120,10 @@ func logRequests(log *slog.Logger, now func() time.Time, onRequest func(Finished
 			if onRequest != nil {
 				onRequest(f)
 			}
-			if unrouted != nil && (f.Status == http.StatusNotFound || f.Status == http.StatusMethodNotAllowed) {
+			lw.note.mu.Lock()
+			key, quiet, isUnrouted := lw.note.key, lw.note.quiet, lw.note.unrouted
+			lw.note.mu.Unlock()
+			if unrouted != nil && isUnrouted {
 				unrouted(f.Status)
 				return
 			}
@@ -114,9 +131,6 @@ func logRequests(log *slog.Logger, now func() time.Time, onRequest func(Finished
 			if f.Status >= 500 {
 				level = slog.LevelWarn
 			}
-			lw.note.mu.Lock()
-			key, quiet := lw.note.key, lw.note.quiet
-			lw.note.mu.Unlock()
 			if quiet || !log.Enabled(r.Context(), level) {
 				return
 			}

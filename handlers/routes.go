@@ -32,9 +32,11 @@ func routes(d Deps) http.Handler {
 	}
 	r.Use(d.Identify)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		markUnrouted(w) // summarized, not logged one by one (Deps.Unrouted)
 		respond.Error(w, http.StatusNotFound, "Not Found")
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		markUnrouted(w)
 		respond.Error(w, http.StatusMethodNotAllowed, "Method Not Allowed")
 	})
 

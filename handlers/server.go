@@ -66,11 +66,13 @@ type Deps struct {
 	Admin http.Handler
 	// OnRequest, when set, is told of every finished request (metrics).
 	OnRequest func(Finished)
-	// Unrouted, when set, is told of every request answered 404 (no such
-	// route or file) or 405 (a method the route does not take), and the
-	// request log leaves them out: a scanner's flood is counted in a
-	// summary (the app's refusallog) instead of a line each. nil logs
-	// them one by one. OnRequest still hears of them.
+	// Unrouted, when set, is told of every request that matched no route,
+	// with its status: 404 (no such route) or 405 (a method the route
+	// does not take). The request log leaves them out: a scanner's flood
+	// is counted in a summary (the app's refusallog) instead of a line
+	// each. A 404 or 405 that a route's own handler answers (an unknown
+	// ban id, a missing file) keeps its line. nil logs them one by one.
+	// OnRequest still hears of them.
 	Unrouted func(status int)
 	// Extra adds a program's own routes beside these (app.Options.Routes);
 	// nil adds none.
