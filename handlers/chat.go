@@ -199,11 +199,15 @@ type answer struct {
 }
 
 // writeDeadline is when the next write must be done: writeGrace from now,
-// but never past the answer's time bound.
+// but never past the answer's time bound and the grace of the error line
+// that ends it. A write that is still under way at the bound may finish:
+// were its deadline the bound itself, a line caught by it would break the
+// connection, and the client would get a stream cut short without the
+// error line that says why.
 func (a *answer) writeDeadline() time.Time {
 	t := time.Now().Add(writeGrace)
-	if !a.deadline.IsZero() && a.deadline.Before(t) {
-		return a.deadline
+	if !a.deadline.IsZero() && a.deadline.Add(capGrace).Before(t) {
+		return a.deadline.Add(capGrace)
 	}
 	return t
 }

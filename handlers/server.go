@@ -82,8 +82,9 @@ type Deps struct {
 	// AnswerMaxDuration bounds how long one answer may stream, or take to
 	// collect as JSON (ANSWER_MAX_DURATION): past it the engine's context
 	// is cancelled and the stream ends with an error line. Writes wait no
-	// later than it either, so a client that reads slowly cannot hold its
-	// handler longer. 0 leaves answers unbounded in time.
+	// later than it and the error line's 5 s grace, so a client that reads
+	// slowly cannot hold its handler longer. 0 leaves answers unbounded in
+	// time.
 	AnswerMaxDuration time.Duration
 	// AnswerMaxBytes bounds the bytes one answer may write, or collect as
 	// JSON (ANSWER_MAX_BYTES): past it the engine's context is cancelled
