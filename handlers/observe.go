@@ -32,19 +32,6 @@ type note struct {
 	mu    sync.Mutex
 	key   string
 	quiet bool
-	// unrouted is set by the router's NotFound and MethodNotAllowed:
-	// the request matched no route (a 404 of a route that exists, such
-	// as an unknown ban id, is not unrouted).
-	unrouted bool
-}
-
-// markUnrouted notes that the request w answers matched no route.
-func markUnrouted(w http.ResponseWriter) {
-	if n := noteOf(w); n != nil {
-		n.mu.Lock()
-		n.unrouted = true
-		n.mu.Unlock()
-	}
 }
 
 // noteOf finds the note of the request log's writer behind w, through
@@ -95,16 +82,14 @@ const maxLogged = 200
 
 // logRequests writes one line per request (method, route pattern, status,
 // duration and, for rate-limited routes, the key's first 8 characters;
-// never the address or the User-Agent), except for requests marked Quiet
-// and, when unrouted is set, requests that matched no route (the router's
-// 404 and 405), which it reports there instead; it reports every request
-// to onRequest.
+// never the address or the User-Agent), except for requests marked Quiet,
+// and reports every request to onRequest.
 //
 // It runs on every request, refusals of a flood included, so it costs one
 // allocation of its own (the writer that records the status, which holds
 // the note; the request is passed on as it came), and it formats nothing
 // when the line is quiet or below the logger's level.
-func logRequests(log *slog.Logger, now func() time.Time, onRequest func(Finished), unrouted func(status int)) func(http.Handler) http.Handler {
+func logRequests(log *slog.Logger, now func() time.Time, onRequest func(Finished)) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := now()
@@ -121,12 +106,8 @@ func logRequests(log *slog.Logger, now func() time.Time, onRequest func(Finished
 				onRequest(f)
 			}
 			lw.note.mu.Lock()
-			key, quiet, isUnrouted := lw.note.key, lw.note.quiet, lw.note.unrouted
+			key, quiet := lw.note.key, lw.note.quiet
 			lw.note.mu.Unlock()
-			if unrouted != nil && isUnrouted {
-				unrouted(f.Status)
-				return
-			}
 			level := slog.LevelInfo
 			if f.Status >= 500 {
 				level = slog.LevelWarn

@@ -26,18 +26,26 @@ func routes(d Deps) http.Handler {
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer)
 	r.Use(securityHeaders)
-	r.Use(logRequests(d.Logger, d.Now, d.OnRequest, d.Unrouted))
+	r.Use(logRequests(d.Logger, d.Now, d.OnRequest))
 	if cors := allowCORS(d.CORSOrigins); cors != nil {
 		r.Use(cors) // before every route: preflights never reach the limiter
 	}
 	r.Use(d.Identify)
+	// Requests that match no route are summarized, not logged one by one
+	// (Deps.Unrouted): a scanner's flood is no more a line per request
+	// than a client's.
+	unrouted := func(w http.ResponseWriter, status int, msg string) {
+		if d.Unrouted != nil {
+			Quiet(w)
+			d.Unrouted(status)
+		}
+		respond.Error(w, status, msg)
+	}
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		markUnrouted(w) // summarized, not logged one by one (Deps.Unrouted)
-		respond.Error(w, http.StatusNotFound, "Not Found")
+		unrouted(w, http.StatusNotFound, "Not Found")
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		markUnrouted(w)
-		respond.Error(w, http.StatusMethodNotAllowed, "Method Not Allowed")
+		unrouted(w, http.StatusMethodNotAllowed, "Method Not Allowed")
 	})
 
 	r.Get("/health", handleHealth(d))
