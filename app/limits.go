@@ -10,7 +10,6 @@ import (
 
 	"github.com/smartdocs-go/smartdocs/config"
 	"github.com/smartdocs-go/smartdocs/handlers"
-	"github.com/smartdocs-go/smartdocs/identity"
 	"github.com/smartdocs-go/smartdocs/internal/respond"
 	"github.com/smartdocs-go/smartdocs/ratelimit"
 )
@@ -71,8 +70,8 @@ func (l *limits) middleware(name string, opts ...handlers.LimitOption) func(http
 // request, it costs a look-up here.
 func (l *limits) noted(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if k, err := l.id.keys.Client(r); err == nil {
-			handlers.NoteKey(w, identity.ShortKey(k))
+		if short := l.id.shortKey(r); short != "" {
+			handlers.NoteKey(w, short)
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -38,10 +38,11 @@ type ops struct {
 	cfg     config.Config
 	log     *slog.Logger
 	metrics *metrics.Metrics
-	// refused summarizes refusals (rate limit and bans) in the log, in
-	// place of a request line each; metrics still count every one.
+	// refused summarizes refusals (every limit, bans) in the log, in
+	// place of a request line each, which whoever answers the refusal
+	// leaves out (handlers.Quiet); metrics still count every one.
 	refused *refusallog.Summary
-	// unrouted summarizes requests answered 404 or 405 the same way:
+	// unrouted summarizes requests that match no route the same way:
 	// a scanner's flood is no more a line per request than a client's.
 	unrouted  *refusallog.Summary
 	analytics *analytics.Analytics
@@ -91,7 +92,7 @@ func (o *ops) start(ctx context.Context, rdb redis.UniversalClient, keys *identi
 		Logger: o.log,
 		OnBanned: func(w http.ResponseWriter, r *http.Request, _ bans.Ban) {
 			o.metrics.Banned()
-			o.summarize(o.clientOf(r).short, "banned")
+			o.refused.Add(o.clientOf(r).short, "banned")
 			handlers.Quiet(w)
 		},
 	})
@@ -203,20 +204,13 @@ func (o *ops) client(r *http.Request) (netip.Addr, []string) {
 	return c.ip, []string{c.key, c.tag, c.ipTag}
 }
 
-// summarize counts a refusal of the client whose short key is short by
-// policy in the refusal summary; whoever answers the refusal leaves it out
-// of the request log (handlers.Quiet).
-func (o *ops) summarize(short, policy string) {
-	o.refused.Add(short, policy)
-}
-
 // decided is the limiter's OnDecision: metrics, analytics and, for a
 // refusal, the refusal summary in place of a request line.
 func (o *ops) decided(r *http.Request, res ratelimit.Result) {
 	o.metrics.Decision(res.Allowed, o.cfg.DryRun, res.Policy)
 	c := o.clientOf(r)
 	if !res.Allowed && !o.cfg.DryRun {
-		o.summarize(c.short, res.Policy)
+		o.refused.Add(c.short, res.Policy)
 	}
 	if o.cfg.DryRun && !res.Allowed {
 		// The request goes through; the log says what enforcing would

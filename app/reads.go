@@ -5,7 +5,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/smartdocs-go/smartdocs/identity"
 	"github.com/smartdocs-go/smartdocs/ratelimit"
 )
 
@@ -121,11 +120,7 @@ func (l *limits) decided(name string) func(r *http.Request, res ratelimit.Result
 		if name == readsLimit {
 			l.ops.metrics.Decision(res.Allowed, l.cfg.DryRun, res.Policy)
 			if !res.Allowed && !l.cfg.DryRun {
-				short := ""
-				if k, err := l.id.keys.Client(r); err == nil {
-					short = identity.ShortKey(k)
-				}
-				l.ops.summarize(short, res.Policy)
+				l.ops.refused.Add(l.id.shortKey(r), res.Policy)
 			}
 			return
 		}
