@@ -106,18 +106,27 @@ func gcPercent(live uint64) int {
 func keepGCTuned(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
-	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			metrics.Read(live)
-			if live[0].Value.Kind() == metrics.KindUint64 && live[0].Value.Uint64() > 0 {
-				debug.SetGCPercent(gcPercent(live[0].Value.Uint64()))
+			if live := liveHeap(); live > 0 {
+				debug.SetGCPercent(gcPercent(live))
 			}
 		}
 	}
+}
+
+// liveHeap is the heap the last collection found live, 0 before the
+// first one.
+func liveHeap() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64()
 }
 
 // TuneGC sets the garbage collector's target as Run does once the app is
@@ -138,10 +147,8 @@ func TuneGC(getenv func(string) string) (percent int) {
 	if getenv("GOGC") != "" || getenv("GOMEMLIMIT") != "" {
 		return 0
 	}
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	percent = gcPercent(m.HeapAlloc)
+	runtime.GC() // the docs just loaded: what is live now
+	percent = gcPercent(liveHeap())
 	debug.SetGCPercent(percent)
 	return percent
 }
