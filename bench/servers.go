@@ -216,6 +216,16 @@ func oursRedis(perIP bool) func(ctx context.Context, d deps) (http.Handler, func
 	}
 }
 
+// floodRequest is the question rejectedScript makes wrk send, from one
+// client on loopback, for the variants measured in process.
+func floodRequest() *http.Request {
+	r := httptest.NewRequest(http.MethodPost, "/chat", strings.NewReader(`{"question":"How does the rate limiter work?"}`))
+	r.RemoteAddr = "127.0.0.1:40000"
+	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("User-Agent", "wrk")
+	return r
+}
+
 // shipped429 is bare chi answering with the shipped app's 429 verbatim:
 // the headers and body that app.NewHandler sends a client over its limit,
 // captured once at start-up and written by a handler that does nothing
@@ -231,12 +241,8 @@ func shipped429(ctx context.Context, d deps) (http.Handler, func(), func() redis
 	defer release()
 	var rec *httptest.ResponseRecorder
 	for range perMinute + 1 {
-		r := httptest.NewRequest(http.MethodPost, "/chat", strings.NewReader(`{"question":"How does the rate limiter work?"}`))
-		r.RemoteAddr = "127.0.0.1:40000"
-		r.Header.Set("Content-Type", "application/json")
-		r.Header.Set("User-Agent", "wrk")
 		rec = httptest.NewRecorder()
-		shipped.ServeHTTP(rec, r)
+		shipped.ServeHTTP(rec, floodRequest())
 	}
 	if rec.Code != http.StatusTooManyRequests {
 		return nil, nil, nil, fmt.Errorf("bare-chi-429: the app answered request %d with %d, want 429", perMinute+1, rec.Code)

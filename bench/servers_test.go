@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/smartdocs-go/smartdocs/internal/redistest"
@@ -52,11 +50,7 @@ func BenchmarkHandler(b *testing.B) {
 				if !v.whole {
 					h = router(h)
 				}
-				body := `{"question":"How does the rate limiter work?"}`
-				r := httptest.NewRequest(http.MethodPost, "/chat", strings.NewReader(body))
-				r.RemoteAddr = "127.0.0.1:40000"
-				r.Header.Set("Content-Type", "application/json")
-				r.Header.Set("User-Agent", "wrk")
+				r := floodRequest()
 				w := discard{h: http.Header{}}
 				b.ReportAllocs()
 				i := 0
