@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"testing"
 	"time"
 )
@@ -14,11 +15,6 @@ import (
 func TestTuneGC(t *testing.T) {
 	before := debug.SetGCPercent(100)
 	t.Cleanup(func() { debug.SetGCPercent(before) })
-	current := func() int {
-		p := debug.SetGCPercent(100)
-		debug.SetGCPercent(p)
-		return p
-	}
 	for _, v := range []string{"GOGC", "GOMEMLIMIT"} {
 		debug.SetGCPercent(123)
 		if got := TuneGC(env(map[string]string{v: "200"})); got != 0 || current() != 123 {
@@ -48,11 +44,6 @@ func TestTuneGC(t *testing.T) {
 func TestGCRetuned(t *testing.T) {
 	before := debug.SetGCPercent(400)
 	t.Cleanup(func() { debug.SetGCPercent(before) })
-	current := func() int {
-		p := debug.SetGCPercent(-1)
-		debug.SetGCPercent(p)
-		return p
-	}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
 	go func() { keepGCTuned(ctx, 5*time.Millisecond); close(done) }()
@@ -82,4 +73,12 @@ func TestGCRetuned(t *testing.T) {
 			t.Errorf("gcPercent(%d MB) = %d, want %d", tt.live>>20, got, tt.want)
 		}
 	}
+}
+
+// current is the GOGC in force, read without setting it (a set would race
+// with keepGCTuned).
+func current() int {
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(s)
+	return int(s[0].Value.Uint64())
 }
