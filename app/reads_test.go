@@ -90,10 +90,11 @@ func TestLimitsReadsCostBounded(t *testing.T) {
 }
 
 // TestLimitsCacheKeptOnRefusal: a question let through forgets the
-// client's cached standing, a refused one does not (it changes no count),
-// so a flood of refusals neither pays for forgetting nor makes GET /limits
-// peek again (the refusals come from the refusal cache, no script each). Both reads fall within one peekTTL; a run too slow for that
-// is tried again.
+// client's cached standing (TestPeekCache), a refused one does not (it
+// changes no count), so a flood of refusals neither pays for forgetting
+// nor makes GET /limits peek again (the refusals come from the refusal
+// cache, no script each). Both reads fall within one peekTTL; a run too
+// slow for that is tried again.
 func TestLimitsCacheKeptOnRefusal(t *testing.T) {
 	rs := redistest.Start(t, redistest.Options{})
 	srv := newTestServer(t, map[string]string{"REDIS_URL": rs.URL()})
