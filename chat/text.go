@@ -261,9 +261,20 @@ func stem(w string) string {
 		{"ation", "", 4, false},
 		{"ssion", "ss", 4, false}, // compression, compress
 		{"ction", "ct", 4, false}, // protection, protect
-		{"ility", "le", 4, false}, // compatibility, compatible
+		{"ibility", "", 4, false}, // compatibility, compatible
+		{"ability", "", 4, false}, // availability, available
+		{"ility", "le", 4, false},
 		{"ity", "", 4, false},     // security, secure
 		{"ment", "", 4, false},
+		{"ness", "", 4, false},  // readiness, ready
+		{"ating", "", 4, false}, // validating, validation
+		{"ated", "", 4, false},  // deprecated, deprecation
+		{"ate", "", 4, false},   // validate, validation
+		{"able", "", 4, true},   // editable, edit
+		{"ible", "", 4, false},  // accessible, access
+		{"ful", "", 4, false},   // successful, success
+		{"ence", "", 5, false},  // precedence, precede
+		{"ance", "", 5, false},  // performance, perform
 		{"ing", "", 3, true},
 		{"ied", "y", 3, false},
 		{"ed", "", 3, true},
