@@ -11,8 +11,9 @@ import (
 // it that answers the question, in the document's own Markdown. A passage
 // is cut into blocks (paragraphs, lists, code blocks, tables, Q/A pairs);
 // the block that holds most of the question's words is the answer, with
-// the sentence that introduces it when it is a list, code or table, and
-// with the code or list a paragraph introduces.
+// the sentence that introduces it when it is a list, code or table,
+// with the code or list a paragraph introduces, and, when it holds no
+// code, with the section's best matching code block.
 const (
 	// maxAnswerBytes is about the longest answer: blocks are added while
 	// the answer is shorter, and a long table is cut to its matching rows.
@@ -301,6 +302,17 @@ func compose(ix *Index, question string, hits []Hit, terms map[string]float64) s
 			}
 		}
 	}
+	if c := codeUnit(bs, us, scores, u); c >= 0 && !overview && !strings.Contains(text, "```") {
+		// Prose that says what to do is more use with the command that
+		// does it: the section's best matching code, when it fits.
+		if more := render(bs, us[c], terms, ix); len(text)+len(more) <= maxAnswerBytes {
+			if us[c].from < u.from {
+				text = more + "\n\n" + text
+			} else {
+				text = text + "\n\n" + more
+			}
+		}
+	}
 	if first := us[0]; !overview && u.from > first.to && bs[first.from].kind == blockPara {
 		// The section's short opening, a paragraph or the list or
 		// code a paragraph leads into, says what the rest is about.
@@ -325,6 +337,21 @@ func secondUnit(us []unit, scores []float64, best int, u unit) int {
 	add := -1
 	for i, o := range us {
 		if i == best || o.to >= u.from && o.from <= u.to || scores[i] < secondShare*scores[best] || scores[i] == 0 {
+			continue
+		}
+		if add < 0 || scores[i] > scores[add] {
+			add = i
+		}
+	}
+	return add
+}
+
+// codeUnit returns the unit of code, outside the blocks of u, with the
+// highest non-zero score, or -1.
+func codeUnit(bs []block, us []unit, scores []float64, u unit) int {
+	add := -1
+	for i, o := range us {
+		if bs[o.main].kind != blockCode || o.to >= u.from && o.from <= u.to || scores[i] == 0 {
 			continue
 		}
 		if add < 0 || scores[i] > scores[add] {

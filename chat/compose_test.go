@@ -419,3 +419,25 @@ For the trusted proxy middleware, the hop count is the number of proxies in fron
 		t.Errorf("answer %q: want the paragraph without the question's words left out", text)
 	}
 }
+
+// TestComposeAddsCode: prose that answers the question is quoted with
+// the section's code that holds the question's words, even when other
+// prose stands between them.
+func TestComposeAddsCode(t *testing.T) {
+	fsys := fstest.MapFS{"auth.md": {Data: []byte("# Authentication\n\n## Keyring support\n\n" +
+		"The client loads credentials stored in your keyring.\n\n" +
+		"It looks for the library in its own environment first, then on the PATH.\n\n" +
+		"Either of these setups works:\n\n```\n$ echo secret | keyring set example.com me\n```\n\n" +
+		"Remarks about bootstrapping go here.\n\n## Tokens\n\nTokens go in the URL.\n")}}
+	passages, err := Load(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := NewDocs(NewIndex(passages))
+	text, _ := answer(t, d, Query{Question: "get credentials from the keyring"})
+	for _, want := range []string{"loads credentials stored in your keyring", "keyring set example.com"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("answer %q: want it to contain %q", text, want)
+		}
+	}
+}

@@ -264,7 +264,7 @@ func stem(w string) string {
 		{"ibility", "", 4, false}, // compatibility, compatible
 		{"ability", "", 4, false}, // availability, available
 		{"ility", "le", 4, false},
-		{"ity", "", 4, false},     // security, secure
+		{"ity", "", 4, false}, // security, secure
 		{"ment", "", 4, false},
 		{"ness", "", 4, false},  // readiness, ready
 		{"ating", "", 4, false}, // validating, validation
