@@ -196,18 +196,28 @@ func (a *app) limitConns(ln net.Listener) (*connlimit.Listener, error) {
 	return l, nil
 }
 
-// serveOn serves on ln until ctx ends, then drains.
-func (a *app) serveOn(ctx context.Context, ln *connlimit.Listener) error {
-	srv := &http.Server{
-		Handler:           a.handler,
+// Server returns the http.Server that Run serves h with: its timeouts,
+// which bound how long a client may take to send its headers (5s), its
+// whole request (15s) and to read the answer (60s; a streamed answer sets
+// its own deadline, see handlers.Deps.AnswerMaxDuration), how long an idle
+// connection is kept (120s), and its 256 KB limit on headers. A program
+// that serves NewHandler on a listener of its own starts from it.
+func Server(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    256 << 10,
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-		ConnState:         ln.ConnState,
 	}
+}
+
+// serveOn serves on ln until ctx ends, then drains.
+func (a *app) serveOn(ctx context.Context, ln *connlimit.Listener) error {
+	srv := Server(a.handler)
+	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
+	srv.ConnState = ln.ConnState
 	a.watchReload(ctx)
 	if err := a.ops.serveMetrics(ctx); err != nil {
 		return err

@@ -22,7 +22,15 @@
 //     handler built by app.NewHandler with default settings (request log
 //     to a file, metrics, refusal summary, analytics, bans, headers);
 //     on the allowed path with RATE_LIMIT raised, so that the docs
-//     engine answers every question.
+//     engine answers every question;
+//   - binary-bare-chi, binary-bare-chi-429, binary-bare-chi-429-server,
+//     binary-app-memory, binary-app-redis: built programs, each flooded
+//     as a process of its own, which is what users deploy: bench/barechi
+//     (bare chi with no server timeouts; then with the app's 429; then
+//     also with the app's http.Server) and the smartdocs binary built as
+//     the Dockerfile builds it, with default settings. They are compared
+//     with binary-bare-chi, not with the handlers in this process, which
+//     share its GOGC and its http.Server.
 //
 // Every limiter keys on the same thing: the app's client resolver and its
 // HMAC of IP and User-Agent. Two paths: rejected (wrk floods as one client)
@@ -142,6 +150,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	programs, response, err := prepareBinaries(ctx, vs, tmp)
+	if err != nil {
+		return err
+	}
 	// Every variant runs under the collector's target the binary sets
 	// for itself: bare chi's too, so that the ratios compare handlers,
 	// not GC settings.
@@ -176,7 +188,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				if err := rs.flush(ctx); err != nil {
 					return err
 				}
-				res, err := measure(ctx, cfg, wrk, scripts[p], rs, v, p, logs)
+				var res result
+				if v.bin != nil {
+					d := deps{redisAddr: rs.addr, path: p, response: response}
+					res, err = measureBinary(ctx, cfg, wrk, scripts[p], v, d, programs[v.bin.pkg], filepath.Join(tmp, fmt.Sprintf("%s-%s-%d.log", v.name, p, round)))
+				} else {
+					res, err = measure(ctx, cfg, wrk, scripts[p], rs, v, p, logs)
+				}
 				if err != nil {
 					return fmt.Errorf("%s, %s path, round %d: %w", v.name, p, round, err)
 				}

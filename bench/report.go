@@ -234,7 +234,7 @@ func (rep *report) markdown() string {
 	b.WriteString("| Variant | Rejected req/s | × bare chi | × httprate-redis | server CPU µs/req | × bare chi by CPU | Allowed req/s | × bare chi | × httprate-redis | server CPU µs/req | × bare chi by CPU |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	cpuRatio := func(p path, variant string) string {
-		m, each := rep.cpuRatios(p, variant, "bare-chi")
+		m, each := rep.cpuRatios(p, variant, peerOf(variant))
 		if len(each) == 0 {
 			return "–"
 		}
@@ -247,10 +247,17 @@ func (rep *report) markdown() string {
 		return thousands(rep.rps(p, variant))
 	}
 	for _, v := range rep.measured() {
+		// A binary is compared with bare chi's binary, not with the
+		// handlers in the bench's process.
+		peer, library := peerOf(v.name), "httprate-redis"
+		if v.bin != nil {
+			library = ""
+		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", v.name,
-			rps(rejected, v.name), rep.ratio(rejected, v.name, "bare-chi"), rep.ratio(rejected, v.name, "httprate-redis"), rep.cpu(rejected, v.name), cpuRatio(rejected, v.name),
-			rps(allowed, v.name), rep.ratio(allowed, v.name, "bare-chi"), rep.ratio(allowed, v.name, "httprate-redis"), rep.cpu(allowed, v.name), cpuRatio(allowed, v.name))
+			rps(rejected, v.name), rep.ratio(rejected, v.name, peer), rep.ratio(rejected, v.name, library), rep.cpu(rejected, v.name), cpuRatio(rejected, v.name),
+			rps(allowed, v.name), rep.ratio(allowed, v.name, peer), rep.ratio(allowed, v.name, library), rep.cpu(allowed, v.name), cpuRatio(allowed, v.name))
 	}
+	b.WriteString("\nThe binary- variants are built programs, each flooded as a process of its own and compared with binary-bare-chi: binary-bare-chi is bench/barechi, bare chi answering a 429 (or a 200 on the allowed path) from an http.Server with no timeouts, at the runtime's default GOGC; binary-bare-chi-429 answers with the shipped app's 429 instead; binary-bare-chi-429-server also serves from the app's http.Server (app.Server: its read, write and idle timeouts); binary-app-memory and binary-app-redis are the smartdocs binary, built as the Dockerfile builds it, with default settings (its log to a file). Their server CPU is the process's own, from /proc; their answers are counted by wrk (non-2xx on the rejected path are the 429s).\n")
 	b.WriteString("\nServer CPU µs/req is the bench process's CPU time (user and system) per answered request, median of the rounds; × bare chi by CPU is bare chi's CPU per request over the variant's, round by round, median: the throughput ratio if the server had the cores to itself. On a machine that other work keeps busy, requests per second follow the share of the cores the server gets; CPU per request moves much less.\n")
 	b.WriteString("\nbare-chi answers every POST with a 429 on the rejected path and runs the trivial handler alone on the allowed path; bare-chi-429 answers with the shipped app's 429 verbatim (its 13 headers and its body, captured from the app at start-up) and does nothing else. Every limiter sits in front of a trivial handler, limits 3/minute per client and keys on the app's HMAC of client IP and User-Agent. ours-redis runs the Redis store behind Failover (100ms timeout, memory fallback, refusal cache) as the app does; ours-redis-2-layers adds the app's default per-IP ceiling (60/minute) to the same decision, one round trip for both. app-memory and app-redis serve the shipped app's whole handler, built by app.NewHandler as app.Run builds it with default settings (request log to a file, metrics, refusal summary, analytics, bans, security headers, client resolution around the limiter, and its default per-IP ceiling); on the allowed path RATE_LIMIT is raised out of reach and every request is a question the docs engine answers, so their allowed column is the real binary's answer rate, not a limiter's.\n\n")
 
@@ -319,12 +326,16 @@ func (rep *report) markdown() string {
 	target(allowed, "ours-redis", "redis_rate", 1)
 	target(rejected, "app-memory", "bare-chi", 0.8)
 	target(rejected, "app-redis", "bare-chi", 0.8)
+	target(rejected, "binary-app-memory", "binary-bare-chi", 0.8)
+	target(rejected, "binary-app-redis", "binary-bare-chi", 0.8)
 	cpuTarget := func(p path, variant string, want float64) {
-		got, each := rep.cpuRatios(p, variant, "bare-chi")
-		verdict(fmt.Sprintf("%s %s vs bare-chi, by server CPU per request", variant, p), got, each, want)
+		got, each := rep.cpuRatios(p, variant, peerOf(variant))
+		verdict(fmt.Sprintf("%s %s vs %s, by server CPU per request", variant, p, peerOf(variant)), got, each, want)
 	}
 	cpuTarget(rejected, "app-memory", 0.8)
 	cpuTarget(rejected, "app-redis", 0.8)
+	cpuTarget(rejected, "binary-app-memory", 0.8)
+	cpuTarget(rejected, "binary-app-redis", 0.8)
 	// No target: how far the response the app keeps sets the ceiling, and
 	// how close the app's own work comes to it.
 	compare := func(variant, base string) {
@@ -338,8 +349,21 @@ func (rep *report) markdown() string {
 	compare("bare-chi-429", "bare-chi")
 	compare("app-memory", "bare-chi-429")
 	compare("app-redis", "bare-chi-429")
+	compare("binary-bare-chi-429", "binary-bare-chi")
+	compare("binary-bare-chi-429-server", "binary-bare-chi")
+	compare("binary-app-memory", "binary-bare-chi-429-server")
+	compare("binary-app-redis", "binary-bare-chi-429-server")
 	b.WriteString("\nA run that Redis answered more slowly than 100ms shows decisions made without Redis: the Failover switched to memory for a while, so that run is partly a memory run.\n")
 	return b.String()
+}
+
+// peerOf is the bare chi that variant is compared with: its binary for a
+// binary, the handler in the bench's process for the rest.
+func peerOf(variant string) string {
+	if strings.HasPrefix(variant, "binary-") {
+		return "binary-bare-chi"
+	}
+	return "bare-chi"
 }
 
 // measured is the variants this run measured, in the usual order.

@@ -56,6 +56,9 @@ type variant struct {
 	whole bool
 	// rejectedOnly says the variant has no allowed path.
 	rejectedOnly bool
+	// bin, when set, makes the variant a built binary flooded as a
+	// process of its own (binaries.go); build is then unused.
+	bin *binary
 }
 
 // redisStats counts a limiter's work with Redis.
@@ -85,6 +88,9 @@ type deps struct {
 	// logs receives the app variants' request log, a file as in a
 	// deployment (each line a write to it); nil discards.
 	logs io.Writer
+	// response is the file holding the shipped app's 429, for the binary
+	// variants of bare chi that answer with it.
+	response string
 }
 
 const (
@@ -129,6 +135,11 @@ var variants = []variant{
 	{name: "ours-redis-2-layers", redis: true, build: oursRedis(true)},
 	{name: "app-memory", whole: true, build: appVariant(false)},
 	{name: "app-redis", redis: true, whole: true, build: appVariant(true)},
+	{name: "binary-bare-chi", bin: &binary{pkg: barechi, start: barechiRun()}},
+	{name: "binary-bare-chi-429", rejectedOnly: true, bin: &binary{pkg: barechi, start: barechiRun("-response", "{response}")}},
+	{name: "binary-bare-chi-429-server", rejectedOnly: true, bin: &binary{pkg: barechi, start: barechiRun("-response", "{response}", "-server", "app")}},
+	{name: "binary-app-memory", whole: true, bin: &binary{pkg: smartdocs, start: smartdocsRun(false)}},
+	{name: "binary-app-redis", redis: true, whole: true, bin: &binary{pkg: smartdocs, start: smartdocsRun(true)}},
 	{name: "httprate-memory", build: func(ctx context.Context, d deps) (http.Handler, func(), func() redisStats, error) {
 		return d.keyed(httprate.LimitBy(perMinute, time.Minute, d.key)(trivial)), func() {}, nil, nil
 	}},
@@ -233,10 +244,36 @@ func floodRequest() *http.Request {
 // by itself (net/http copies, sorts and writes every header); beside
 // app-memory, what the app's own work around it costs.
 func shipped429(ctx context.Context, d deps) (http.Handler, func(), func() redisStats, error) {
-	d.logs = io.Discard
-	shipped, release, _, err := appVariant(false)(ctx, d)
+	h, body, err := captured429(ctx)
 	if err != nil {
 		return nil, nil, nil, err
+	}
+	// Two slices, not the map: a range over a map costs more per request
+	// than the ceiling should.
+	var names []string
+	var values [][]string
+	for name, v := range h {
+		names, values = append(names, name), append(values, v)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		wh := w.Header()
+		for i, name := range names {
+			wh[name] = values[i]
+		}
+		w.WriteHeader(http.StatusTooManyRequests)
+		w.Write(body)
+	}), func() {}, nil, nil
+}
+
+// captured429 is the shipped app's 429, headers and body, as app.NewHandler
+// answers floodRequest with default settings once its limit is spent.
+// Every value is capped, so that an append copies it rather than writes
+// into the slice that every request shares.
+func captured429(ctx context.Context) (http.Header, []byte, error) {
+	d := deps{logs: io.Discard}
+	shipped, release, _, err := appVariant(false)(ctx, d)
+	if err != nil {
+		return nil, nil, err
 	}
 	defer release()
 	var rec *httptest.ResponseRecorder
@@ -245,22 +282,13 @@ func shipped429(ctx context.Context, d deps) (http.Handler, func(), func() redis
 		shipped.ServeHTTP(rec, floodRequest())
 	}
 	if rec.Code != http.StatusTooManyRequests {
-		return nil, nil, nil, fmt.Errorf("bare-chi-429: the app answered request %d with %d, want 429", perMinute+1, rec.Code)
+		return nil, nil, fmt.Errorf("the app answered request %d with %d, want 429", perMinute+1, rec.Code)
 	}
-	var names []string
-	var values [][]string
-	for name, v := range rec.Header() {
-		names, values = append(names, name), append(values, slices.Clip(v))
+	h := rec.Header().Clone()
+	for name, v := range h {
+		h[name] = slices.Clip(v)
 	}
-	body := rec.Body.Bytes()
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		for i, name := range names {
-			h[name] = values[i]
-		}
-		w.WriteHeader(http.StatusTooManyRequests)
-		w.Write(body)
-	}), func() {}, nil, nil
+	return h, rec.Body.Bytes(), nil
 }
 
 // appVariant serves the shipped app's whole handler, built by the same

@@ -24,7 +24,7 @@ func BenchmarkHandler(b *testing.B) {
 	}
 	for _, p := range paths {
 		for _, v := range variants {
-			if v.redis && (srv == nil || p == allowed || v.name == "httprate-redis" || v.name == "redis_rate") || (v.whole || v.rejectedOnly) && p == allowed {
+			if v.bin != nil || v.redis && (srv == nil || p == allowed || v.name == "httprate-redis" || v.name == "redis_rate") || (v.whole || v.rejectedOnly) && p == allowed {
 				continue
 			}
 			b.Run(string(p)+"/"+v.name, func(b *testing.B) {

@@ -69,6 +69,8 @@ type result struct {
 	p50, p99 time.Duration
 	// socketErrors sums wrk's connect, read, write and timeout errors.
 	socketErrors int64
+	// non2xx is wrk's count of answers that were not 2xx or 3xx.
+	non2xx int64
 	// The server's own count of its answers.
 	ok, limited, other int64
 	// redisCalls is how many commands or pipelines the limiter sent to
@@ -161,6 +163,9 @@ func parseWrk(s string) (result, error) {
 			n, _ := strconv.ParseInt(v, 10, 64)
 			r.socketErrors += n
 		}
+	}
+	if m := reNon2xx.FindStringSubmatch(s); m != nil {
+		r.non2xx, _ = strconv.ParseInt(m[1], 10, 64)
 	}
 	for _, m := range reLatency.FindAllStringSubmatch(s, -1) {
 		f, _ := strconv.ParseFloat(m[2], 64)

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"maps"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBinaryVariants builds bare chi's and the smartdocs binary as the
+// bench does, floods each rejected variant for a second with wrk, and
+// checks what the report rests on: every binary answered its flood with
+// 429s, its own CPU time was read, the app logged a bounded number of
+// lines, and bare chi's binary answers with exactly the app's 429.
+func TestBinaryVariants(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds two binaries and floods them with wrk")
+	}
+	wrk, err := exec.LookPath("wrk")
+	if err != nil {
+		if os.Getenv("REQUIRE_WRK") == "1" {
+			t.Fatal("wrk not found and REQUIRE_WRK=1: apt-get install -y wrk")
+		}
+		t.Skip("skipping: wrk not found (apt-get install -y wrk, or set REQUIRE_WRK=1 to make this a failure)")
+	}
+	ctx := context.Background()
+	var vs []variant
+	for _, v := range variants {
+		if v.bin != nil && !v.redis {
+			vs = append(vs, v)
+		}
+	}
+	if len(vs) != 4 {
+		t.Fatalf("got %d binary variants without Redis, want 4", len(vs))
+	}
+	dir := t.TempDir()
+	// The bench builds from the module's root, as `go run ./bench` runs.
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(root)
+	programs, response, err := prepareBinaries(ctx, vs, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scripts, err := writeScripts(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config{duration: time.Second, connections: 4, threads: 1}
+	for _, v := range vs {
+		t.Run(v.name, func(t *testing.T) {
+			d := deps{path: rejected, response: response}
+			res, err := measureBinary(ctx, cfg, wrk, scripts[rejected], v, d, programs[v.bin.pkg], filepath.Join(dir, v.name+".log"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c := res.check(); c != "ok" {
+				t.Errorf("check = %q, want ok (%d answers, %d limited)", c, res.ok+res.limited, res.limited)
+			}
+			if res.limited == 0 || res.serverCPU <= 0 {
+				t.Errorf("got %d 429s and %v of CPU, want both above 0", res.limited, res.serverCPU)
+			}
+			if v.whole && (res.logLines == 0 || res.logLines > 40) {
+				// Start-up lines and at most a summary: not a line per 429.
+				t.Errorf("the app logged %d lines for %d refusals, want between 1 and 40", res.logLines, res.limited)
+			}
+		})
+	}
+
+	// The 429 bare chi's binary answers with is the app's, header for
+	// header, not only in the bench's own handler.
+	want, body, err := captured429(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	args, _ := barechiRun("-response", "{response}")(deps{path: rejected, response: response}, port)
+	cmd := exec.Command(programs[barechi], args...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill(); <-exited })
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	if err := waitListening(ctx, addr, exited); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post("http://"+addr+"/chat", "application/json", strings.NewReader(`{"question":"hi"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("status = %d, want 429", resp.StatusCode)
+	}
+	if resp.ContentLength != int64(len(body)) {
+		t.Errorf("Content-Length = %d, want the app's %d", resp.ContentLength, len(body))
+	}
+	got := resp.Header.Clone()
+	// Set by net/http for every answer, bare chi's and the app's alike;
+	// the rate limit values move with the clock between two captures.
+	for _, h := range []http.Header{got, want} {
+		for _, name := range []string{"Date", "Content-Length", "Ratelimit", "Retry-After", "X-Ratelimit-Reset"} {
+			h.Del(name)
+		}
+	}
+	if g, w := slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)); !slices.Equal(g, w) {
+		t.Errorf("headers = %v, want the app's %v", g, w)
+	}
+	for name, v := range want {
+		if !slices.Equal(got[name], v) {
+			t.Errorf("%s = %q, want the app's %q", name, got[name], v)
+		}
+	}
+}
