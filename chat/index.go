@@ -76,9 +76,11 @@ const minCorrectable = 5
 //   - more than minKnownShare of its content words are known to the index,
 //     a word fixed by typo correction counting correctedShare;
 //   - the best passage scores at least minScore; and
-//   - some returned passage holds at least minCoverage of the question's
-//     words, weighted by idf, so that known words scattered over unrelated
-//     passages ("install python on windows") do not make an answer.
+//   - some returned passage, with the rest of its section when the
+//     section was cut into several, holds at least minCoverage of the
+//     question's words, weighted by idf, so that known words scattered
+//     over unrelated passages ("install python on windows") do not make
+//     an answer.
 //
 // Passages scoring below minRelative of the best are left out, so that a
 // weak last match does not dilute the answer.
@@ -589,7 +591,17 @@ func (ix *Index) search(q query, k int) []Hit {
 	for _, a := range accs {
 		if a.score >= minRelative*top {
 			ranked = append(ranked, scored{a.doc, a.score})
-			bestMatched = max(bestMatched, a.matched)
+			matched := a.matched
+			if sibs := ix.siblings[a.doc]; len(sibs) > 0 {
+				// A section cut in two covers the question as a whole:
+				// its words may fall on both sides of the cut.
+				var bits uint64
+				for _, d := range sibs {
+					bits |= found(d)
+				}
+				matched = max(matched, ix.foundMass(q, sorted, bits))
+			}
+			bestMatched = max(bestMatched, matched)
 		}
 	}
 	coverage := 1.0 // when only whole identifiers were asked, and matched
@@ -618,6 +630,19 @@ func (ix *Index) search(q query, k int) []Hit {
 		hits = append(hits, Hit{Passage: ix.passages[r.doc], Score: r.score})
 	}
 	return hits
+}
+
+// foundMass is the idf mass of the terms of q, sorted as terms, whose
+// bits are set in found, whole identifiers left out, as the coverage of
+// the relevance threshold counts it.
+func (ix *Index) foundMass(q query, terms []string, found uint64) float64 {
+	var mass float64
+	for i, term := range terms {
+		if i < 64 && found&(1<<i) != 0 && !q.wholes[term] {
+			mass += q.weights[term] * ix.idf(term)
+		}
+	}
+	return mass
 }
 
 // holdsAny reports whether passage doc holds one of terms. Postings are

@@ -251,6 +251,24 @@ func TestSiblingMatch(t *testing.T) {
 	}
 }
 
+// TestSiblingCoverage: a question whose words fall on both sides of the
+// cut of a long section is covered by that section, although neither
+// passage alone holds enough of it to pass the relevance threshold.
+func TestSiblingCoverage(t *testing.T) {
+	filler := strings.Repeat("Background prose about nothing in particular. ", 40)
+	fsys := fstest.MapFS{"guide.md": {Data: []byte("# Guide\n\n## Routing\n\nA pattern may end in a wildcard.\n\n" +
+		filler + "\n\nThe matched segment is read back at run time.\n\n" +
+		"## Logs\n\nThe log rotates daily, with a timestamp.\n\n## Cache\n\nThe cache grows.\n")}}
+	passages, err := Load(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hits := NewIndex(passages).Search("wildcard segment timestamp", 3)
+	if len(hits) == 0 || hits[0].Passage.Heading != "Routing" {
+		t.Errorf("Search best: got %v, want the Routing section", sections(hits))
+	}
+}
+
 // TestCompoundIdentifier: two words of the question that the documents
 // write joined as one identifier ("request id", RequestID) find the
 // passage that names it, ahead of one that only uses the words apart.
