@@ -168,6 +168,7 @@ func (a *Analytics) Record(e Event) {
 	if e.Key == "" {
 		return
 	}
+	kh := a.hash(e.Key)
 	if a.opts.Redis != nil {
 		pm := a.pendingMins[now/60]
 		if pm == nil {
@@ -187,7 +188,6 @@ func (a *Analytics) Record(e Event) {
 			}
 		}
 	} else {
-		kh := a.hash(e.Key)
 		sketch(a.hours, now/3600, 2).Add(kh)
 		sketch(a.days, now/86400, 2).Add(kh)
 	}
@@ -196,7 +196,7 @@ func (a *Analytics) Record(e Event) {
 	if e.Session != "" {
 		sess = a.hash(e.Session) | 1 // 0 means "none"
 	}
-	a.keys.record(a.hash(e.Key), sess, now)
+	a.keys.record(kh, sess, now)
 	if e.IPKey != "" {
 		a.recordAddress(e, sess, now)
 	}

@@ -52,7 +52,9 @@ type Summary struct {
 	opts Options
 
 	mu     sync.Mutex
-	counts map[origin]int64
+	// counts holds a pointer per origin, so that a known one costs one
+	// hash of its key, not a lookup and a store.
+	counts map[origin]*int64
 	// total counts every refusal since the last flush, untracked those of
 	// keys past MaxKeys.
 	total, untracked int64
@@ -85,7 +87,7 @@ func New(opts Options) *Summary {
 	if opts.TotalMessage == "" {
 		opts.TotalMessage = "refusals"
 	}
-	return &Summary{opts: opts, counts: make(map[origin]int64), since: opts.Now()}
+	return &Summary{opts: opts, counts: make(map[origin]*int64), since: opts.Now()}
 }
 
 // Add counts one refusal of key (a short form that is safe to log, such
@@ -95,10 +97,12 @@ func (s *Summary) Add(key, policy string) {
 	o := origin{key, policy}
 	s.mu.Lock()
 	s.total++
-	if n, ok := s.counts[o]; ok {
-		s.counts[o] = n + 1
+	if n := s.counts[o]; n != nil {
+		*n++
 	} else if len(s.counts) < s.opts.MaxKeys {
-		s.counts[o] = 1
+		n = new(int64)
+		*n = 1
+		s.counts[o] = n
 	} else {
 		s.untracked++
 	}
@@ -114,7 +118,7 @@ func (s *Summary) Flush(ctx context.Context) {
 	now := s.opts.Now()
 	s.mu.Lock()
 	counts, total, untracked, since := s.counts, s.total, s.untracked, s.since
-	s.counts = make(map[origin]int64, min(len(counts), s.opts.MaxKeys))
+	s.counts = make(map[origin]*int64, min(len(counts), s.opts.MaxKeys))
 	s.total, s.untracked, s.since = 0, 0, now
 	s.mu.Unlock()
 	if total == 0 {
@@ -126,7 +130,7 @@ func (s *Summary) Flush(ctx context.Context) {
 	}
 	top := make([]entry, 0, len(counts))
 	for o, n := range counts {
-		top = append(top, entry{o, n})
+		top = append(top, entry{o, *n})
 	}
 	// Most refused first; equal counts in key order, so that a flush
 	// reads the same however the map iterated.

@@ -20,6 +20,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -97,20 +98,20 @@ func New(ln net.Listener, opts Options) (*Listener, error) {
 	return &Listener{Listener: ln, opts: opts, freed: make(chan struct{}, 1)}, nil
 }
 
-// state is what a connection is doing, as http.Server reports it.
-type state int
-
+// What a connection is doing, as http.Server reports it.
 const (
-	waiting state = iota // accepted, or idle between requests: may be evicted
+	waiting int32 = iota // accepted, or idle between requests: may be evicted
 	busy                 // serving a request, or hijacked: never evicted
 )
 
 // conn is one admitted connection.
 type conn struct {
 	net.Conn
-	l     *Listener
-	elem  *list.Element
-	state state
+	l    *Listener
+	elem *list.Element
+	// state is waiting or busy: an atomic, so that the two changes of
+	// every request take no lock that all connections share.
+	state atomic.Int32
 	once  sync.Once
 }
 
@@ -164,9 +165,8 @@ func (l *Listener) admit(nc net.Conn) net.Conn {
 			l.mu.Unlock()
 			return c
 		}
-		victim := l.oldestWaiting()
+		victim := l.oldestWaiting(true)
 		if victim != nil {
-			victim.state = busy // not chosen twice
 			l.stats.Evicted++
 			l.evicted++
 			l.logBound()
@@ -185,7 +185,7 @@ func (l *Listener) admit(nc net.Conn) net.Conn {
 		case <-timer.C:
 		}
 		l.mu.Lock()
-		full := l.conns.Len() >= l.opts.Max && l.oldestWaiting() == nil
+		full := l.conns.Len() >= l.opts.Max && l.oldestWaiting(false) == nil
 		if full {
 			l.stats.Refused++
 			l.refused++
@@ -208,11 +208,15 @@ func refuse(nc net.Conn) {
 	nc.Close()
 }
 
-// oldestWaiting is the oldest connection not serving a request, or nil.
-// l.mu is held.
-func (l *Listener) oldestWaiting() *conn {
+// oldestWaiting is the oldest connection not serving a request, or nil;
+// with claim, it is marked busy so that it is not chosen twice. l.mu is
+// held. A request that starts at that moment finds its connection chosen
+// (the server reads its headers before it says the connection is
+// active), as it would under any lock.
+func (l *Listener) oldestWaiting(claim bool) *conn {
 	for e := l.conns.Front(); e != nil; e = e.Next() {
-		if c := e.Value.(*conn); c.state == waiting {
+		c := e.Value.(*conn)
+		if claim && c.state.CompareAndSwap(waiting, busy) || !claim && c.state.Load() == waiting {
 			return c
 		}
 	}
@@ -256,13 +260,11 @@ func (l *Listener) ConnState(nc net.Conn, s http.ConnState) {
 	if !ok || c.l != l {
 		return
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	switch s {
 	case http.StateActive, http.StateHijacked:
-		c.state = busy
+		c.state.Store(busy)
 	case http.StateIdle:
-		c.state = waiting
+		c.state.Store(waiting)
 	}
 }
 
