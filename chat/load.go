@@ -37,8 +37,9 @@ type Passage struct {
 // Load reads every .md and .txt file in fsys, descending into
 // subdirectories but skipping hidden ones, and splits the files into
 // passages in path order. Markdown is split at "##" and "###" headings,
-// and long sections again at blank lines; text files are split into
-// groups of a few paragraphs.
+// and long sections again at blank lines, without the link targets of
+// MyST and reStructuredText ("(wheel-caching)="); text files are split
+// into groups of a few paragraphs.
 //
 // Files that cannot be read are skipped. Load returns an error wrapping
 // ErrNoDocuments when no readable, non-empty .md or .txt file is found,
@@ -129,6 +130,9 @@ func splitMarkdown(name, text string) []Passage {
 				}
 				continue
 			}
+			if isTargetLabel(line) {
+				continue
+			}
 		}
 		cur.lines = append(cur.lines, line)
 	}
@@ -148,6 +152,18 @@ func splitMarkdown(name, text string) []Passage {
 		}
 	}
 	return passages
+}
+
+// isTargetLabel reports whether line is a MyST target, "(wheel-caching)=",
+// or a reStructuredText one, ".. _wheel-caching:": an anchor for links to
+// the heading after it, not content. Left in, it would be quoted in
+// answers and would add the next section's words to the one before it.
+func isTargetLabel(line string) bool {
+	t := strings.TrimSpace(line)
+	if strings.HasPrefix(t, "(") && strings.HasSuffix(t, ")=") {
+		return len(t) > 3 && !strings.ContainsAny(t[1:len(t)-2], "()")
+	}
+	return strings.HasPrefix(t, ".. _") && strings.HasSuffix(t, ":")
 }
 
 // splitText cuts a plain text file into passages of a few paragraphs each,

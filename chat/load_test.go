@@ -194,3 +194,18 @@ func TestSplitText(t *testing.T) {
 		t.Errorf("splitText:\ngot  %q\nwant %q", got, want)
 	}
 }
+
+// TestSplitTargetLabels: MyST and reStructuredText link targets are
+// anchors for the heading after them, not text of the section before.
+func TestSplitTargetLabels(t *testing.T) {
+	passages := splitMarkdown("caching.md", "# Caching\n\n## Responses\n\nResponses are cached.\n\n(wheel-caching)=\n\n"+
+		"## Wheels\n\nBuilt wheels are kept.\n\n.. _wheel-cache-dir:\n\n## Where\n\nIn the home folder, (see above)=.\n")
+	want := []string{"Responses are cached.", "Built wheels are kept.", "In the home folder, (see above)=."}
+	var got []string
+	for _, p := range passages {
+		got = append(got, p.Text)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("passage texts: got %q, want %q", got, want)
+	}
+}
