@@ -237,9 +237,6 @@ func compose(ix *Index, question string, hits []Hit, terms map[string]float64) s
 	best := 0
 	for i, u := range us {
 		scores[i] = blockScore(ix, u.text(bs), terms)
-		if bs[u.main].kind == blockNote {
-			scores[i] *= 1 / shapeBonus // asides rarely answer
-		}
 		if suits(want, bs[u.main].kind, u.main, bs) {
 			scores[i] *= shapeBonus
 		}

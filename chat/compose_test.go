@@ -441,3 +441,21 @@ func TestComposeAddsCode(t *testing.T) {
 		}
 	}
 }
+
+// TestComposeNote: an admonition ("```{note}") that holds the question's
+// words answers it as well as a paragraph does.
+func TestComposeNote(t *testing.T) {
+	fsys := fstest.MapFS{"install.md": {Data: []byte("# Installation\n\n## Standalone zip application\n\n" +
+		"The standalone zip application can be downloaded as pip.pyz and run with Python.\n\n" +
+		"```{note}\nThe zip application is experimental and should not be used in production.\n```\n\n" +
+		"## Upgrading\n\nRun the upgrade command.\n\n## Production\n\nProduction servers pin versions.\n")}}
+	passages, err := Load(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := NewDocs(NewIndex(passages))
+	text, _ := answer(t, d, Query{Question: "is the standalone zip application ready for production"})
+	if !strings.Contains(text, "experimental") {
+		t.Errorf("answer %q: want it to quote the note", text)
+	}
+}
