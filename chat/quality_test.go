@@ -118,10 +118,11 @@ type qualityCorpus struct {
 	fresh []qualityCase
 	// heldout is a third held-out half (chiHeldout, pipHeldout), written
 	// blind on 2026-12-03 after every other half had been seen by people
-	// tuning the engine; nil for the bundled corpus. It must not be run
-	// while tuning: TestQuality scores it only with CHAT_QUALITY_HELDOUT=1,
-	// and holds it to the targets only under CHAT_QUALITY_TARGETS, since
-	// its floors are to be set from its first run.
+	// tuning the engine, and first run after that round's changes were
+	// committed; nil for the bundled corpus. Its floors (heldoutFloor*)
+	// are that first run. Its misses have not been looked at: whoever
+	// tunes next should keep it so, and write another blind half before
+	// trusting it again once they have.
 	heldout []qualityCase
 	// foreign marks documents written by others, which the targets
 	// below are set for.
@@ -181,6 +182,14 @@ const (
 	freshFloorHit1     = 0.6
 	freshFloorFact     = 0.53
 	freshFloorOffTopic = 0.8
+
+	// heldoutFloor* hold the heldout halves (chiHeldout, pipHeldout) at
+	// their first run (2026-12-03, at d71395f: hit@1 0.476 and 0.429,
+	// hit@3 0.667 and 0.714, fact 0.524 and 0.429, off-topic 1.0 and
+	// 0.667, chi and pip).
+	heldoutFloorHit1     = 0.42
+	heldoutFloorFact     = 0.42
+	heldoutFloorOffTopic = 0.66
 )
 
 // TestQuality asks every corpus its questions through Docs.Answer, as the
@@ -188,11 +197,9 @@ const (
 // share of answers containing the expected fact, and the share of
 // off-topic questions answered without sources. It fails when a floor,
 // or with CHAT_QUALITY_TARGETS set a target, is missed. Run with -v to
-// see the table and every miss. The heldout split is asked only with
-// CHAT_QUALITY_HELDOUT=1 (see qualityCorpus.heldout).
+// see the table and every miss.
 func TestQuality(t *testing.T) {
 	strict := os.Getenv("CHAT_QUALITY_TARGETS") != ""
-	heldout := os.Getenv("CHAT_QUALITY_HELDOUT") == "1"
 	t.Logf("%-22s %-7s %4s %6s %6s %6s %9s", "corpus", "split", "n", "hit@1", "hit@3", "fact", "off-topic")
 	for _, c := range qualityCorpora() {
 		passages, err := Load(c.fsys)
@@ -205,16 +212,19 @@ func TestQuality(t *testing.T) {
 			name  string
 			cases []qualityCase
 		}{{"dev", c.dev}, {"test", c.test}, {"fresh", c.fresh}, {"heldout", c.heldout}} {
-			if split.cases == nil || (split.name == "heldout" && !heldout) {
+			if split.cases == nil {
 				continue
 			}
 			s := scoreQuality(t, d, c.name+"/"+split.name, split.cases)
 			t.Logf("%-22s %-7s %4d %6.3f %6.3f %6.3f %9.3f", c.name, split.name, len(split.cases), s.hit1(), s.hit3(), s.fact(), s.offShare())
 			all.add(s)
-			if c.foreign && split.name != "dev" && (split.name != "heldout" || strict) {
+			if c.foreign && split.name != "dev" {
 				hit1, fact, off := floorHit1, floorFact, targetOffTopic
-				if split.name == "fresh" {
+				switch split.name {
+				case "fresh":
 					hit1, fact, off = freshFloorHit1, freshFloorFact, freshFloorOffTopic
+				case "heldout":
+					hit1, fact, off = heldoutFloorHit1, heldoutFloorFact, heldoutFloorOffTopic
 				}
 				if strict {
 					hit1, fact, off = targetHit1, targetFact, targetOffTopic
