@@ -390,10 +390,16 @@ func (c *statusCount) wrap(h http.Handler) http.Handler {
 	})
 }
 
+// statusWriter records the status. Through Unwrap it passes on what
+// http.ResponseController offers: without it the app's NDJSON answer could
+// not flush line by line, and the bench would time a stream written in one
+// piece, which no deployment sends.
 type statusWriter struct {
 	http.ResponseWriter
 	code int
 }
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *statusWriter) WriteHeader(code int) {
 	w.code = code

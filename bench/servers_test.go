@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"testing"
 
@@ -81,3 +82,22 @@ type discard struct{ h http.Header }
 func (d discard) Header() http.Header         { return d.h }
 func (d discard) Write(p []byte) (int, error) { return len(p), nil }
 func (d discard) WriteHeader(int)             {}
+
+// TestStatusCountPassesFlush: the app's stream flushes every line through
+// the bench's status counter, as it does through a deployment's server.
+func TestStatusCountPassesFlush(t *testing.T) {
+	var sc statusCount
+	var flushErr error
+	h := sc.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("{}\n"))
+		flushErr = http.NewResponseController(w).Flush()
+	}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/chat", nil))
+	if flushErr != nil || !rec.Flushed {
+		t.Errorf("Flush through the counter: err %v, flushed %v; want nil, true", flushErr, rec.Flushed)
+	}
+	if sc.ok.Load() != 1 {
+		t.Errorf("counted %d answers of 200, want 1", sc.ok.Load())
+	}
+}
