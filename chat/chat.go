@@ -64,6 +64,12 @@ type Reply struct {
 	// concatenated they form the answer. When the context given to Answer
 	// is cancelled, it yields the context's error once and stops.
 	Tokens iter.Seq2[string, error]
+	// Whole says the answer was complete before its first token, as with
+	// Stream over a finished text: the handlers then send its lines
+	// together when it ends, rather than flush each chunk, which would
+	// cost a system call and a packet per word and show nothing sooner.
+	// Leave it false when tokens arrive over time (a language model's).
+	Whole bool
 }
 
 // Engine answers questions: the seam between the HTTP API and whatever
@@ -84,7 +90,7 @@ type Engine interface {
 // becomes an engine in one line:
 //
 //	chat.EngineFunc(func(ctx context.Context, q chat.Query) (*chat.Reply, error) {
-//		return &chat.Reply{Tokens: chat.Stream(ctx, "You asked: "+q.Question)}, nil
+//		return &chat.Reply{Tokens: chat.Stream(ctx, "You asked: "+q.Question), Whole: true}, nil
 //	})
 type EngineFunc func(ctx context.Context, q Query) (*Reply, error)
 

@@ -78,7 +78,7 @@ func (d *Docs) Answer(ctx context.Context, q Query) (*Reply, error) {
 	if len(hits) > 0 {
 		text = compose(ix, q.Question, hits, terms)
 	}
-	return &Reply{Sources: sources(hits), Tokens: Stream(ctx, text)}, nil
+	return &Reply{Sources: sources(hits), Tokens: Stream(ctx, text), Whole: true}, nil
 }
 
 // retrieve searches ix for q and returns the hits with the weighted terms

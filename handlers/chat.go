@@ -238,6 +238,11 @@ func (a *answer) stream() {
 			return err
 		}
 		written += int64(len(b))
+		if a.reply.Whole && l.Type != "done" && l.Type != "error" {
+			// Sent with the last line (chat.Reply.Whole); a long answer
+			// still leaves in pieces as the server's buffer fills.
+			return nil
+		}
 		return rc.Flush()
 	}
 	// fail ends the stream with an error line, if the client still

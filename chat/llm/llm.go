@@ -142,7 +142,7 @@ func (e *Engine) Answer(ctx context.Context, q chat.Query) (*chat.Reply, error) 
 	}
 	hits := e.opts.Docs.Passages(q, e.opts.Passages)
 	if len(hits) == 0 {
-		return &chat.Reply{Tokens: func(yield func(string, error) bool) { yield(chat.NotCovered, nil) }}, nil
+		return &chat.Reply{Tokens: func(yield func(string, error) bool) { yield(chat.NotCovered, nil) }, Whole: true}, nil
 	}
 	sources := make([]chat.Source, len(hits))
 	for i, h := range hits {

@@ -55,9 +55,9 @@ func glossary(defs map[string]string) chat.Engine {
 		for term, def := range defs {
 			if strings.Contains(question, term) {
 				src := chat.Source{Name: "glossary", Title: "Glossary", Heading: term, Excerpt: def}
-				return &chat.Reply{Sources: []chat.Source{src}, Tokens: chat.Stream(ctx, def)}, nil
+				return &chat.Reply{Sources: []chat.Source{src}, Tokens: chat.Stream(ctx, def), Whole: true}, nil
 			}
 		}
-		return &chat.Reply{Tokens: chat.Stream(ctx, "That term is not in the glossary.")}, nil
+		return &chat.Reply{Tokens: chat.Stream(ctx, "That term is not in the glossary."), Whole: true}, nil
 	})
 }
