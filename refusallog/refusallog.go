@@ -51,7 +51,7 @@ type Options struct {
 type Summary struct {
 	opts Options
 
-	mu     sync.Mutex
+	mu sync.Mutex
 	// counts holds a pointer per origin, so that a known one costs one
 	// hash of its key, not a lookup and a store.
 	counts map[origin]*int64
