@@ -94,7 +94,7 @@ func handleChat(d Deps) http.HandlerFunc {
 		}
 		a := answer{w: w, r: r, d: d, ctx: ctx, cancel: cancel, deadline: deadline, reply: reply}
 		if wantsJSON(r) {
-			a.whole(model.Name)
+			a.collect(model.Name)
 			return
 		}
 		a.stream()
@@ -287,10 +287,10 @@ func (a *answer) stream() {
 	write(line{Type: "done"}, a.writeDeadline())
 }
 
-// whole collects the whole answer and writes it as one object; past
+// collect collects the whole answer and writes it as one object; past
 // Deps.AnswerMaxBytes or AnswerMaxDuration it answers the bound's error
 // instead.
-func (a *answer) whole(model string) {
+func (a *answer) collect(model string) {
 	var b strings.Builder
 	for tok, err := range a.reply.Tokens {
 		if err == nil {
