@@ -230,7 +230,10 @@ func (a *answer) stream() {
 			return err
 		}
 		b = append(b, '\n')
-		if max := a.d.AnswerMaxBytes; max > 0 && l.Type != "error" && written+int64(len(b)) > max {
+		// The bound is on the answer: the line that ends the stream,
+		// done or error, is always sent.
+		ends := l.Type == "done" || l.Type == "error"
+		if max := a.d.AnswerMaxBytes; max > 0 && !ends && written+int64(len(b)) > max {
 			return errAnswerTooLong
 		}
 		rc.SetWriteDeadline(deadline)

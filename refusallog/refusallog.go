@@ -51,10 +51,8 @@ type Options struct {
 type Summary struct {
 	opts Options
 
-	mu sync.Mutex
-	// counts holds a pointer per origin, so that a known one costs one
-	// hash of its key, not a lookup and a store.
-	counts map[origin]*int64
+	mu     sync.Mutex
+	counts map[origin]int64
 	// total counts every refusal since the last flush, untracked those of
 	// keys past MaxKeys.
 	total, untracked int64
@@ -87,7 +85,7 @@ func New(opts Options) *Summary {
 	if opts.TotalMessage == "" {
 		opts.TotalMessage = "refusals"
 	}
-	return &Summary{opts: opts, counts: make(map[origin]*int64), since: opts.Now()}
+	return &Summary{opts: opts, counts: make(map[origin]int64), since: opts.Now()}
 }
 
 // Add counts one refusal of key (a short form that is safe to log, such
@@ -97,12 +95,12 @@ func (s *Summary) Add(key, policy string) {
 	o := origin{key, policy}
 	s.mu.Lock()
 	s.total++
-	if n := s.counts[o]; n != nil {
-		*n++
-	} else if len(s.counts) < s.opts.MaxKeys {
-		n = new(int64)
-		*n = 1
-		s.counts[o] = n
+	// While there is room, one increment (one hash) counts a key, known
+	// or new; only a full map needs a lookup first.
+	if len(s.counts) < s.opts.MaxKeys {
+		s.counts[o]++
+	} else if _, ok := s.counts[o]; ok {
+		s.counts[o]++
 	} else {
 		s.untracked++
 	}
@@ -118,7 +116,7 @@ func (s *Summary) Flush(ctx context.Context) {
 	now := s.opts.Now()
 	s.mu.Lock()
 	counts, total, untracked, since := s.counts, s.total, s.untracked, s.since
-	s.counts = make(map[origin]*int64, min(len(counts), s.opts.MaxKeys))
+	s.counts = make(map[origin]int64, min(len(counts), s.opts.MaxKeys))
 	s.total, s.untracked, s.since = 0, 0, now
 	s.mu.Unlock()
 	if total == 0 {
@@ -130,7 +128,7 @@ func (s *Summary) Flush(ctx context.Context) {
 	}
 	top := make([]entry, 0, len(counts))
 	for o, n := range counts {
-		top = append(top, entry{o, *n})
+		top = append(top, entry{o, n})
 	}
 	// Most refused first; equal counts in key order, so that a flush
 	// reads the same however the map iterated.
