@@ -196,13 +196,16 @@ func (a *app) limitConns(ln net.Listener) (*connlimit.Listener, error) {
 	return l, nil
 }
 
-// Server returns the http.Server that Run serves h with: its timeouts,
-// which bound how long a client may take to send its headers (5s), its
-// whole request (15s) and to read the answer (60s; a streamed answer sets
-// its own deadline, see handlers.Deps.AnswerMaxDuration), how long an idle
-// connection is kept (120s), and its 256 KB limit on headers. A program
-// that serves NewHandler on a listener of its own starts from it.
-func Server(h http.Handler) *http.Server {
+// NewHTTPServer returns the http.Server that Run serves h with: its
+// timeouts, which bound how long a client may take to send its headers
+// (5s), its whole request (15s) and to read the answer (60s; a streamed
+// answer sets its own deadline per line, see handlers.Deps.AnswerMaxDuration),
+// how long an idle connection is kept (120s), and its 256 KB limit on
+// headers. Run adds what needs its listener and context: ConnState for
+// MAX_CONNECTIONS (internal/connlimit), a BaseContext that outlives the
+// shutdown signal, and the 25s drain on shutdown. A program that serves
+// NewHandler on a listener of its own starts from it and adds those.
+func NewHTTPServer(h http.Handler) *http.Server {
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -215,7 +218,7 @@ func Server(h http.Handler) *http.Server {
 
 // serveOn serves on ln until ctx ends, then drains.
 func (a *app) serveOn(ctx context.Context, ln *connlimit.Listener) error {
-	srv := Server(a.handler)
+	srv := NewHTTPServer(a.handler)
 	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 	srv.ConnState = ln.ConnState
 	a.watchReload(ctx)

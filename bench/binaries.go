@@ -5,13 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -20,10 +19,10 @@ import (
 
 // A binary variant is a program built with `go build` and flooded as a
 // process of its own: what users deploy, with its own runtime and server
-// settings, beside bare chi built the same way. The variants above share
-// the bench's process, its GOGC and its http.Server.
+// settings, beside bare chi built the same way. The other variants
+// (servers.go) share the bench's process, its GOGC and its http.Server.
 type binary struct {
-	// pkg is what `go build` builds: "." (smartdocs) or "./bench/barechi".
+	// pkg is what `go build` builds: smartdocs or barechi.
 	pkg string
 	// start gives the binary's arguments and environment for one run on
 	// port; the environment is the whole of it (PATH and HOME aside), so
@@ -31,9 +30,11 @@ type binary struct {
 	start func(d deps, port int) (args, env []string)
 }
 
-var (
-	barechi   = "./bench/barechi"
-	smartdocs = "."
+// What `go build` builds, by import path, so that the bench builds the
+// same programs from whatever folder it runs in.
+const (
+	barechi   = "github.com/smartdocs-go/smartdocs/bench/barechi"
+	smartdocs = "github.com/smartdocs-go/smartdocs"
 )
 
 // barechiRun is bare chi's binary with flags (bench/barechi): -allowed on
@@ -53,20 +54,13 @@ func barechiRun(extra ...string) func(d deps, port int) ([]string, []string) {
 }
 
 // smartdocsRun is the shipped binary with default settings, on the
-// bench's Redis or not; on the allowed path RATE_LIMIT is raised out of
-// reach, so that the docs engine answers every question.
+// bench's Redis or not, and with RATE_LIMIT raised on the allowed path
+// (appEnv), as the in-process app variants run.
 func smartdocsRun(withRedis bool) func(d deps, port int) ([]string, []string) {
 	return func(d deps, port int) ([]string, []string) {
 		env := []string{"PORT=" + strconv.Itoa(port)}
-		if withRedis {
-			u := url.URL{Scheme: "redis", Host: d.redisAddr}
-			if d.redisPassword != "" {
-				u.User = url.UserPassword("", d.redisPassword)
-			}
-			env = append(env, "REDIS_URL="+u.String())
-		}
-		if d.path == allowed {
-			env = append(env, "RATE_LIMIT=1000000000/minute")
+		for k, v := range appEnv(d, withRedis) {
+			env = append(env, k+"="+v)
 		}
 		return nil, env
 	}
@@ -81,10 +75,8 @@ func prepareBinaries(ctx context.Context, vs []variant, dir string) (built map[s
 		if v.bin == nil || built[v.bin.pkg] != "" {
 			continue
 		}
-		out := filepath.Join(dir, strings.Trim(filepath.Base(v.bin.pkg), "."))
-		if v.bin.pkg == smartdocs {
-			out = filepath.Join(dir, "smartdocs")
-		}
+		// The import path's last element: barechi, smartdocs.
+		out := filepath.Join(dir, v.bin.pkg[strings.LastIndexByte(v.bin.pkg, '/')+1:])
 		// Built as the Dockerfile builds it.
 		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, v.bin.pkg)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
@@ -125,8 +117,10 @@ func measureBinary(ctx context.Context, cfg config, wrk, script string, v varian
 	}
 	defer logs.Close()
 	cmd := exec.Command(program, args...)
-	// Its own folder, so that no .env of the developer's is read.
+	// Its own folder, so that no .env of the developer's is read; and
+	// killed with the bench, should the bench die without stopping it.
 	cmd.Dir = filepath.Dir(logFile)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}, env...)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
@@ -161,6 +155,11 @@ func measureBinary(ctx context.Context, cfg config, wrk, script string, v varian
 		return result{}, err
 	}
 	cpuAfter, err := processCPUOf(cmd.Process.Pid)
+	if err == nil {
+		// wrk counts answers only as 2xx or not: one more request, as
+		// the script sends it, says which status the flood met.
+		res.probe, err = probe(addr, d.path)
+	}
 	if err != nil {
 		stop()
 		return result{}, err
@@ -203,9 +202,35 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
+// client gives up on a server that accepts and does not answer.
+var client = &http.Client{Timeout: 2 * time.Second}
+
+// probe sends one request as the path's wrk script does (on the allowed
+// path from a new client) and returns the status it got.
+func probe(addr string, p path) (int, error) {
+	req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/chat", strings.NewReader(`{"question":"How does the rate limiter work?"}`))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "wrk")
+	if p == allowed {
+		req.Header.Set("X-Forwarded-For", "198.51.100.7")
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	client.CloseIdleConnections()
+	return resp.StatusCode, nil
+}
+
 // waitListening waits until addr answers HTTP, the process exits, or 20s
 // pass.
 func waitListening(ctx context.Context, addr string, exited <-chan error) error {
+	defer client.CloseIdleConnections()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		select {
@@ -216,7 +241,7 @@ func waitListening(ctx context.Context, addr string, exited <-chan error) error 
 		case <-time.After(50 * time.Millisecond):
 		}
 		// Any answer will do: bare chi has no GET route.
-		resp, err := http.Get("http://" + addr + "/")
+		resp, err := client.Get("http://" + addr + "/")
 		if err == nil {
 			resp.Body.Close()
 			return nil
@@ -247,5 +272,3 @@ func processCPUOf(pid int) (time.Duration, error) {
 	}
 	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
 }
-
-var reNon2xx = regexp.MustCompile(`(?m)^\s*Non-2xx or 3xx responses:\s+(\d+)`)

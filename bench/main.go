@@ -154,9 +154,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// Every variant runs under the collector's target the binary sets
-	// for itself: bare chi's too, so that the ratios compare handlers,
-	// not GC settings.
+	// Every variant in this process runs under the collector's target
+	// the binary sets for itself: bare chi's too, so that the ratios
+	// compare handlers, not GC settings. The binary variants each run
+	// under their own runtime's.
 	machine := describeMachine(wrk, redisBin)
 	machine.gogc = app.TuneGC(os.Getenv)
 	fmt.Fprintf(stdout, "bench: %s\n", machine.oneLine())

@@ -291,6 +291,24 @@ func captured429(ctx context.Context) (http.Header, []byte, error) {
 	return h, rec.Body.Bytes(), nil
 }
 
+// appEnv is the environment the app variants run with: default settings,
+// the bench's Redis when withRedis, and on the allowed path RATE_LIMIT
+// raised out of reach, so that every question is answered.
+func appEnv(d deps, withRedis bool) map[string]string {
+	env := map[string]string{}
+	if withRedis {
+		u := url.URL{Scheme: "redis", Host: d.redisAddr}
+		if d.redisPassword != "" {
+			u.User = url.UserPassword("", d.redisPassword)
+		}
+		env["REDIS_URL"] = u.String()
+	}
+	if d.path == allowed {
+		env["RATE_LIMIT"] = "1000000000/minute"
+	}
+	return env
+}
+
 // appVariant serves the shipped app's whole handler, built by the same
 // code as app.Run with default settings (logging, metrics, analytics,
 // bans, security headers around the limiter), in memory or on the bench's
@@ -298,17 +316,7 @@ func captured429(ctx context.Context) (http.Header, []byte, error) {
 // question is answered by the docs engine.
 func appVariant(withRedis bool) func(ctx context.Context, d deps) (http.Handler, func(), func() redisStats, error) {
 	return func(ctx context.Context, d deps) (http.Handler, func(), func() redisStats, error) {
-		env := map[string]string{}
-		if withRedis {
-			u := url.URL{Scheme: "redis", Host: d.redisAddr}
-			if d.redisPassword != "" {
-				u.User = url.UserPassword("", d.redisPassword)
-			}
-			env["REDIS_URL"] = u.String()
-		}
-		if d.path == allowed {
-			env["RATE_LIMIT"] = "1000000000/minute"
-		}
+		env := appEnv(d, withRedis)
 		logs := d.logs
 		if logs == nil {
 			logs = io.Discard

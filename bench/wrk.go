@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -71,6 +72,9 @@ type result struct {
 	socketErrors int64
 	// non2xx is wrk's count of answers that were not 2xx or 3xx.
 	non2xx int64
+	// probe is the status of one request sent after the run as the
+	// script sends it (binary variants only; 0 when not sent).
+	probe int
 	// The server's own count of its answers.
 	ok, limited, other int64
 	// redisCalls is how many commands or pipelines the limiter sent to
@@ -112,6 +116,9 @@ func (r result) check() string {
 			problems = append(problems, fmt.Sprintf("%d of %d were not 200", total-r.ok, total))
 		}
 	}
+	if want := map[path]int{rejected: http.StatusTooManyRequests, allowed: http.StatusOK}[r.path]; r.probe != 0 && r.probe != want {
+		problems = append(problems, fmt.Sprintf("a request after the run got %d, want %d", r.probe, want))
+	}
 	if r.socketErrors > 0 {
 		problems = append(problems, fmt.Sprintf("%d socket errors", r.socketErrors))
 	}
@@ -145,6 +152,7 @@ var (
 	reRequests = regexp.MustCompile(`(?m)^\s*(\d+) requests in `)
 	reSocket   = regexp.MustCompile(`Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`)
 	reLatency  = regexp.MustCompile(`(?m)^\s+(50|99)%\s+([0-9.]+)(us|ms|s)\s*$`)
+	reNon2xx   = regexp.MustCompile(`(?m)^\s*Non-2xx or 3xx responses:\s+(\d+)`)
 )
 
 // parseWrk reads wrk 4's report.

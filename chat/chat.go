@@ -68,7 +68,9 @@ type Reply struct {
 	// Stream over a finished text: the handlers then send its lines
 	// together when it ends, rather than flush each chunk, which would
 	// cost a system call and a packet per word and show nothing sooner.
-	// Leave it false when tokens arrive over time (a language model's).
+	// The zero value, false, flushes every token as it comes: keep it for
+	// tokens that arrive over time (a language model's), or the client
+	// would see nothing until the answer ends.
 	Whole bool
 }
 
@@ -100,7 +102,8 @@ func (f EngineFunc) Answer(ctx context.Context, q Query) (*Reply, error) { retur
 // Stream yields a finished answer in chunks of one word each, every word
 // with the white space that follows it (line breaks included, so Markdown
 // keeps its shape): the chunks concatenated are text exactly. It stops
-// with ctx's error, yielded once, as soon as ctx is done.
+// with ctx's error, yielded once, as soon as ctx is done. A Reply whose
+// Tokens come from Stream should say Whole.
 func Stream(ctx context.Context, text string) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		for len(text) > 0 {

@@ -10,7 +10,7 @@
 //	-allowed         answer 200 with a short JSON body instead (the allowed path's ceiling)
 //	-response FILE   answer with this 429 instead: header lines, a blank line, the body
 //	                 (the bench captures the shipped app's own 429 into it)
-//	-server app      serve with the app's http.Server (app.Server: its timeouts)
+//	-server app      serve with the app's http.Server (app.NewHTTPServer: its timeouts)
 //
 //	go build -o /tmp/barechi ./bench/barechi && /tmp/barechi -port 8081
 package main
@@ -42,7 +42,7 @@ func run(args []string) error {
 	port := fs.Int("port", 8081, "port to listen on, on 127.0.0.1")
 	allowed := fs.Bool("allowed", false, "answer 200 instead of 429")
 	response := fs.String("response", "", "file holding the 429 to answer with: header lines, a blank line, the body")
-	server := fs.String("server", "bare", "bare: an http.Server with no timeouts; app: the app's (app.Server)")
+	server := fs.String("server", "bare", "bare: an http.Server with no timeouts; app: the app's (app.NewHTTPServer)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -80,7 +80,7 @@ func run(args []string) error {
 	case "bare":
 		srv = &http.Server{Handler: r}
 	case "app":
-		srv = app.Server(r)
+		srv = app.NewHTTPServer(r)
 	default:
 		return fmt.Errorf("-server %q: want bare or app", *server)
 	}
