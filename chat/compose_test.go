@@ -2,6 +2,7 @@ package chat
 
 import (
 	"fmt"
+	"io/fs"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -86,7 +87,13 @@ A: Yes, mount it first and add the mount point as a folder.
 
 func acmeDocs(t *testing.T) *Docs {
 	t.Helper()
-	passages, err := Load(acmeCorpus())
+	return docsOf(t, acmeCorpus())
+}
+
+// docsOf is the docs engine over fsys, as the app builds it.
+func docsOf(t *testing.T, fsys fs.FS) *Docs {
+	t.Helper()
+	passages, err := Load(fsys)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -322,11 +329,7 @@ func TestComposeCodeBudget(t *testing.T) {
 	code.WriteString("\t// NotFound sets the handler for a route that is not found.\n\tNotFound(h Handler)\n}\n```")
 	fsys := fstest.MapFS{"router.md": {Data: []byte("# Router\n\n## Interface\n\nThe router is a tree.\n\n" +
 		"Built on top of the tree is the Router interface:\n\n" + code.String() + "\n\n## Other\n\nNothing here.\n")}}
-	passages, err := Load(fsys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := NewDocs(NewIndex(passages))
+	d := docsOf(t, fsys)
 	text, _ := answer(t, d, Query{Question: "custom handler for routes that are not found"})
 	for _, want := range []string{"Router interface:", "```go", "NotFound(h Handler)", "..."} {
 		if !strings.Contains(text, want) {
@@ -350,11 +353,7 @@ func TestComposeOpening(t *testing.T) {
 		"## Wheels\n\n" + long + "\n\nBuilt wheels are kept between runs and reused for the same version.\n\n" +
 		"## Subversion\n\nThe schemes are svn and svn+https:\n\n```\nproject @ svn+https://example.com/project\n```\n\n" +
 		"Installing a given revision from Subversion needs an editable install.\n")}}
-	passages, err := Load(fsys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := NewDocs(NewIndex(passages))
+	d := docsOf(t, fsys)
 	tests := []struct {
 		question, want, not string
 	}{
@@ -401,11 +400,7 @@ Unrelated remarks about logging and metrics go here.
 
 For the trusted proxy middleware, the hop count is the number of proxies in front.
 `)}}
-	passages, err := Load(fsys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := NewDocs(NewIndex(passages))
+	d := docsOf(t, fsys)
 	text, _ := answer(t, d, Query{Question: "trusted proxy middleware client hop count"})
 	for _, want := range []string{"reads the client address", "the hop count is the number"} {
 		if !strings.Contains(text, want) {
@@ -429,11 +424,7 @@ func TestComposeAddsCode(t *testing.T) {
 		"It looks for the library in its own environment first, then on the PATH.\n\n" +
 		"Either of these setups works:\n\n```\n$ echo secret | keyring set example.com me\n```\n\n" +
 		"Remarks about bootstrapping go here.\n\n## Tokens\n\nTokens go in the URL.\n")}}
-	passages, err := Load(fsys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := NewDocs(NewIndex(passages))
+	d := docsOf(t, fsys)
 	text, _ := answer(t, d, Query{Question: "get credentials from the keyring"})
 	for _, want := range []string{"loads credentials stored in your keyring", "keyring set example.com"} {
 		if !strings.Contains(text, want) {
@@ -449,11 +440,7 @@ func TestComposeNote(t *testing.T) {
 		"The standalone zip application can be downloaded as pip.pyz and run with Python.\n\n" +
 		"```{note}\nThe zip application is experimental and should not be used in production.\n```\n\n" +
 		"## Upgrading\n\nRun the upgrade command.\n\n## Production\n\nProduction servers pin versions.\n")}}
-	passages, err := Load(fsys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := NewDocs(NewIndex(passages))
+	d := docsOf(t, fsys)
 	text, _ := answer(t, d, Query{Question: "is the standalone zip application ready for production"})
 	if !strings.Contains(text, "experimental") {
 		t.Errorf("answer %q: want it to quote the note", text)

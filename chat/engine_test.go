@@ -138,11 +138,7 @@ func TestAnswerNotCovered(t *testing.T) {
 }
 
 func TestAnswerFollowUp(t *testing.T) {
-	passages, err := Load(smallCorpus())
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := NewDocs(NewIndex(passages))
+	d := docsOf(t, smallCorpus())
 	first := Message{Role: "user", Content: "what is REDIS_URL?"}
 	reply := Message{Role: "assistant", Content: "Set REDIS_URL to a redis:// address."}
 	filler := make([]Message, MaxHistory)
