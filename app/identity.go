@@ -92,6 +92,10 @@ func (c *clientID) clientLayer() ratelimit.Layer {
 
 // ipLayer is the per-IP ceiling (RATE_LIMIT_PER_IP), which every limited
 // route shares unless it opts out.
+func (c *clientID) ipLayer() ratelimit.Layer {
+	return ratelimit.Layer{Policy: ratelimit.Policy{Name: "per-ip", Note: "per IP", Limits: c.cfg.PerIP}, Key: c.ipKey}
+}
+
 // shortKey is what the logs show of r's client key (identity.ShortKey),
 // or "" when it cannot be worked out (a bad bearer token). The key is
 // worked out once per request, so asking again costs a look-up.
@@ -101,10 +105,6 @@ func (c *clientID) shortKey(r *http.Request) string {
 		return ""
 	}
 	return identity.ShortKey(k)
-}
-
-func (c *clientID) ipLayer() ratelimit.Layer {
-	return ratelimit.Layer{Policy: ratelimit.Policy{Name: "per-ip", Note: "per IP", Limits: c.cfg.PerIP}, Key: c.ipKey}
 }
 
 // ipKey is the per-IP ceiling's key. A signed-in user is kept out of it:

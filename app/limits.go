@@ -77,9 +77,11 @@ func (l *limits) noted(next http.Handler) http.Handler {
 	})
 }
 
-// refuse answers a refusal of every limiter: counted in the refusal
-// summary by OnDecision, it gets no line of its own in the request log.
+// refuse answers a refusal of every limiter (dry run refuses nothing):
+// counted in the refusal summary, it gets no line of its own in the
+// request log.
 func (l *limits) refuse(w http.ResponseWriter, r *http.Request, res ratelimit.Result) {
+	l.ops.refused.Add(l.id.shortKey(r), res.Policy)
 	handlers.Quiet(w)
 	l.refused.write(w, r, res)
 }

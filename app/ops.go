@@ -204,14 +204,12 @@ func (o *ops) client(r *http.Request) (netip.Addr, []string) {
 	return c.ip, []string{c.key, c.tag, c.ipTag}
 }
 
-// decided is the limiter's OnDecision: metrics, analytics and, for a
-// refusal, the refusal summary in place of a request line.
+// decided is the limiter's OnDecision: metrics, analytics and, in dry
+// run, the line that says what enforcing would have done. A refusal is
+// counted in the refusal summary where it is answered (limits.refuse).
 func (o *ops) decided(r *http.Request, res ratelimit.Result) {
 	o.metrics.Decision(res.Allowed, o.cfg.DryRun, res.Policy)
 	c := o.clientOf(r)
-	if !res.Allowed && !o.cfg.DryRun {
-		o.refused.Add(c.short, res.Policy)
-	}
 	if o.cfg.DryRun && !res.Allowed {
 		// The request goes through; the log says what enforcing would
 		// have done, with the key's prefix only.

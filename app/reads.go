@@ -112,16 +112,13 @@ func (c *clientID) peekKey(r *http.Request) (string, error) {
 // decided is the OnDecision of limit name: the operations side hears
 // every decision and the peek cache forgets the standing of a client
 // whose question was let through, except for readsLimit's own decisions:
-// the metrics count them and the refusal summary counts their refusals
-// (a flood of reads writes no line per refusal either), but the
-// analytics, which report on questions, do not hear of them.
+// the metrics count them, but the analytics, which report on questions,
+// do not hear of them. Refusals of every limit, reads included, go to the
+// refusal summary where they are answered (limits.refuse).
 func (l *limits) decided(name string) func(r *http.Request, res ratelimit.Result) {
 	return func(r *http.Request, res ratelimit.Result) {
 		if name == readsLimit {
 			l.ops.metrics.Decision(res.Allowed, l.cfg.DryRun, res.Policy)
-			if !res.Allowed && !l.cfg.DryRun {
-				l.ops.refused.Add(l.id.shortKey(r), res.Policy)
-			}
 			return
 		}
 		l.ops.decided(r, res)

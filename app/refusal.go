@@ -32,7 +32,7 @@ type refusalKey struct {
 const maxRefusalBodies = 1024
 
 // jsonType is every refusal's Content-Type value, shared: net/http only
-// reads it, and a capped slice is copied by an append.
+// reads it, and an append to it (length and capacity 1) copies it.
 var jsonType = []string{"application/json"}
 
 func (f *refusals) write(w http.ResponseWriter, r *http.Request, res ratelimit.Result) {
@@ -58,7 +58,7 @@ func (f *refusals) write(w http.ResponseWriter, r *http.Request, res ratelimit.R
 		secs := int64((res.RetryAfter + time.Second - 1) / time.Second)
 		h["Retry-After"] = []string{strconv.FormatInt(max(secs, 1), 10)}
 	}
-	h["Content-Type"] = jsonType[:1:1]
+	h["Content-Type"] = jsonType
 	w.WriteHeader(http.StatusTooManyRequests)
 	w.Write(b)
 }
