@@ -526,6 +526,7 @@ func (ix *Index) search(q query, k int) []Hit {
 		doc            int
 		score, matched float64 // BM25F score; idf mass of the question's words found
 		found          uint64  // bit i: the question's word sorted[i] is in the passage
+		section        uint64  // found, over every passage of the passage's section when it was cut
 	}
 	at := make(map[int]int)
 	var accs []acc
@@ -571,9 +572,11 @@ func (ix *Index) search(q query, k int) []Hit {
 	for j := range accs {
 		a := &accs[j]
 		a.score += ix.headingMatch(a.doc, q)
-		if sibs := ix.siblings[a.doc]; len(sibs) > 0 {
-			a.score += ix.siblingMatch(a.doc, q, sorted, sibs, found)
+		a.section = a.found
+		for _, d := range ix.siblings[a.doc] {
+			a.section |= found(d)
 		}
+		a.score += ix.siblingMatch(q, sorted, a.section&^a.found)
 		if q.file != "" && ix.passages[a.doc].Name == q.file {
 			a.score *= fileContextBoost
 		}
@@ -592,14 +595,10 @@ func (ix *Index) search(q query, k int) []Hit {
 		if a.score >= minRelative*top {
 			ranked = append(ranked, scored{a.doc, a.score})
 			matched := a.matched
-			if sibs := ix.siblings[a.doc]; len(sibs) > 0 {
+			if len(ix.siblings[a.doc]) > 0 {
 				// A section cut in two covers the question as a whole:
 				// its words may fall on both sides of the cut.
-				var bits uint64
-				for _, d := range sibs {
-					bits |= found(d)
-				}
-				matched = max(matched, ix.foundMass(q, sorted, bits))
+				matched = max(matched, ix.foundMass(q, sorted, a.section))
 			}
 			bestMatched = max(bestMatched, matched)
 		}
@@ -683,14 +682,9 @@ func (ix *Index) headingMatch(doc int, q query) float64 {
 // not: the section answers as a whole, and a question whose words fall
 // on both sides of a cut should not lose to a short section holding
 // fewer of them.
-// terms are the question's terms, sorted; sibs the passages of the
-// section; found the bit set of terms each passage holds.
-func (ix *Index) siblingMatch(doc int, q query, terms []string, sibs []int, found func(int) uint64) float64 {
-	var others uint64
-	for _, s := range sibs {
-		others |= found(s)
-	}
-	others &^= found(doc)
+// terms are the question's terms, sorted; others the bit set of those
+// the other passages of the section hold and this one does not.
+func (ix *Index) siblingMatch(q query, terms []string, others uint64) float64 {
 	var bonus float64
 	for i, term := range terms {
 		if i < 64 && others&(1<<i) != 0 {
