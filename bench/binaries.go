@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/smartdocs-go/smartdocs/app"
 )
 
 // A binary variant is a program built with `go build` and flooded as a
@@ -51,6 +53,13 @@ func barechiRun(extra ...string) func(d deps, port int) ([]string, []string) {
 		}
 		return args, nil
 	}
+}
+
+// appTimeouts is barechi's -timeouts for the app's own http.Server
+// (app.NewHTTPServer): the one place they are written.
+func appTimeouts() string {
+	s := app.NewHTTPServer(nil)
+	return fmt.Sprintf("%v,%v,%v,%v", s.ReadHeaderTimeout, s.ReadTimeout, s.WriteTimeout, s.IdleTimeout)
 }
 
 // smartdocsRun is the shipped binary with default settings, on the

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"io"
 	"maps"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -84,7 +86,8 @@ func TestBinaryVariants(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	args, _ := barechiRun("-response", "{response}")(deps{path: rejected, response: response}, port)
+	// With a short header timeout, so that -timeouts shows too.
+	args, _ := barechiRun("-response", "{response}", "-timeouts", "300ms,1s,1s,1s")(deps{path: rejected, response: response}, port)
 	cmd := exec.Command(programs[barechi], args...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -122,5 +125,18 @@ func TestBinaryVariants(t *testing.T) {
 		if !slices.Equal(got[name], v) {
 			t.Errorf("%s = %q, want the app's %q", name, got[name], v)
 		}
+	}
+
+	// A client that never finishes its headers is let go after the
+	// read-header timeout: bare chi with no -timeouts would wait for ever.
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.Write([]byte("POST /chat HTTP/1.1\r\nHost: x\r\n"))
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.Copy(io.Discard, conn); err != nil {
+		t.Errorf("a request whose headers never end: %v, want the server to close it after -timeouts' 300ms", err)
 	}
 }

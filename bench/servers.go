@@ -137,7 +137,7 @@ var variants = []variant{
 	{name: "app-redis", redis: true, whole: true, build: appVariant(true)},
 	{name: "binary-bare-chi", bin: &binary{pkg: barechi, start: barechiRun()}},
 	{name: "binary-bare-chi-429", rejectedOnly: true, bin: &binary{pkg: barechi, start: barechiRun("-response", "{response}")}},
-	{name: "binary-bare-chi-429-server", rejectedOnly: true, bin: &binary{pkg: barechi, start: barechiRun("-response", "{response}", "-server", "app")}},
+	{name: "binary-bare-chi-429-server", rejectedOnly: true, bin: &binary{pkg: barechi, start: barechiRun("-response", "{response}", "-timeouts", appTimeouts())}},
 	{name: "binary-app-memory", whole: true, bin: &binary{pkg: smartdocs, start: smartdocsRun(false)}},
 	{name: "binary-app-redis", redis: true, whole: true, bin: &binary{pkg: smartdocs, start: smartdocsRun(true)}},
 	{name: "httprate-memory", build: func(ctx context.Context, d deps) (http.Handler, func(), func() redisStats, error) {

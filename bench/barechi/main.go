@@ -10,7 +10,10 @@
 //	-allowed         answer 200 with a short JSON body instead (the allowed path's ceiling)
 //	-response FILE   answer with this 429 instead: header lines, a blank line, the body
 //	                 (the bench captures the shipped app's own 429 into it)
-//	-server app      serve with the app's http.Server (app.NewHTTPServer: its timeouts)
+//	-timeouts H,R,W,I  serve with these read-header, read, write and idle timeouts
+//	                 (the bench passes the app's, from app.NewHTTPServer; the
+//	                 binary imports nothing of the app, so that the peer links
+//	                 and initialises bare chi and net/http alone)
 //
 //	go build -o /tmp/barechi ./bench/barechi && /tmp/barechi -port 8081
 package main
@@ -24,10 +27,10 @@ import (
 	"net/http"
 	"net/textproto"
 	"os"
+	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
-
-	"github.com/smartdocs-go/smartdocs/app"
 )
 
 func main() {
@@ -42,7 +45,7 @@ func run(args []string) error {
 	port := fs.Int("port", 8081, "port to listen on, on 127.0.0.1")
 	allowed := fs.Bool("allowed", false, "answer 200 instead of 429")
 	response := fs.String("response", "", "file holding the 429 to answer with: header lines, a blank line, the body")
-	server := fs.String("server", "bare", "bare: an http.Server with no timeouts; app: the app's (app.NewHTTPServer)")
+	timeouts := fs.String("timeouts", "", "read-header, read, write and idle timeouts, comma-separated (default: none)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -75,14 +78,20 @@ func run(args []string) error {
 		w.WriteHeader(status)
 		w.Write(body)
 	})
-	var srv *http.Server
-	switch *server {
-	case "bare":
-		srv = &http.Server{Handler: r}
-	case "app":
-		srv = app.NewHTTPServer(r)
-	default:
-		return fmt.Errorf("-server %q: want bare or app", *server)
+	srv := &http.Server{Handler: r}
+	if *timeouts != "" {
+		var d [4]time.Duration
+		parts := strings.Split(*timeouts, ",")
+		if len(parts) != len(d) {
+			return fmt.Errorf("-timeouts %q: want four durations, comma-separated", *timeouts)
+		}
+		for i, p := range parts {
+			var err error
+			if d[i], err = time.ParseDuration(p); err != nil {
+				return fmt.Errorf("-timeouts %q: %w", *timeouts, err)
+			}
+		}
+		srv.ReadHeaderTimeout, srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout = d[0], d[1], d[2], d[3]
 	}
 	srv.Addr = fmt.Sprintf("127.0.0.1:%d", *port)
 	return srv.ListenAndServe()
