@@ -217,7 +217,7 @@ var client = &http.Client{Timeout: 2 * time.Second}
 // probe sends one request as the path's wrk script does (on the allowed
 // path from a new client) and returns the status it got.
 func probe(addr string, p path) (int, error) {
-	req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/chat", strings.NewReader(`{"question":"How does the rate limiter work?"}`))
+	req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/chat", strings.NewReader(question))
 	if err != nil {
 		return 0, err
 	}

@@ -230,7 +230,7 @@ func oursRedis(perIP bool) func(ctx context.Context, d deps) (http.Handler, func
 // floodRequest is the question rejectedScript makes wrk send, from one
 // client on loopback, for the variants measured in process.
 func floodRequest() *http.Request {
-	r := httptest.NewRequest(http.MethodPost, "/chat", strings.NewReader(`{"question":"How does the rate limiter work?"}`))
+	r := httptest.NewRequest(http.MethodPost, "/chat", strings.NewReader(question))
 	r.RemoteAddr = "127.0.0.1:40000"
 	r.Header.Set("Content-Type", "application/json")
 	r.Header.Set("User-Agent", "wrk")

@@ -14,11 +14,15 @@ import (
 	"time"
 )
 
+// question is the body of every request the bench sends: wrk's scripts,
+// floodRequest and the probe after a binary's run.
+const question = `{"question":"How does the rate limiter work?"}`
+
 // rejectedScript is a static request: wrk builds it once and sends it
 // again and again, all from one client.
 const rejectedScript = `
 wrk.method = "POST"
-wrk.body = '{"question":"How does the rate limiter work?"}'
+wrk.body = '` + question + `'
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["User-Agent"] = "wrk"
 `
@@ -28,7 +32,7 @@ wrk.headers["User-Agent"] = "wrk"
 // time. Each wrk thread seeds its own generator.
 const allowedScript = `
 wrk.method = "POST"
-wrk.body = '{"question":"How does the rate limiter work?"}'
+wrk.body = '` + question + `'
 local n = 0
 function setup(thread)
   n = n + 1
