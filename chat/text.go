@@ -3,6 +3,7 @@ package chat
 import (
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -437,28 +438,33 @@ func twoWords(table, a, b string) string {
 }
 
 // related returns the terms of the words grouped with term in
-// relatedWords, term itself left out.
+// relatedWords, term itself left out. The caller must not change the
+// slice.
 func related(term string) []string {
-	var out []string
+	return relatedByTerm()[term]
+}
+
+// relatedByTerm maps each term of relatedWords to the terms of the words
+// grouped with it, built once.
+var relatedByTerm = sync.OnceValue(func() map[string][]string {
+	m := make(map[string][]string)
 	for group := range strings.Lines(relatedWords) {
-		in := false
+		var terms []string
 		for w := range strings.FieldsSeq(group) {
-			if termOf(w) == term {
-				in = true
-				break
+			if t := termOf(w); !slices.Contains(terms, t) {
+				terms = append(terms, t)
 			}
 		}
-		if !in {
-			continue
-		}
-		for w := range strings.FieldsSeq(group) {
-			if t := termOf(w); t != term && !slices.Contains(out, t) {
-				out = append(out, t)
+		for _, t := range terms {
+			for _, u := range terms {
+				if u != t && !slices.Contains(m[t], u) {
+					m[t] = append(m[t], u)
+				}
 			}
 		}
 	}
-	return out
-}
+	return m
+})
 
 // undouble turns "runn" (from "running") into "run", but keeps the double
 // l, s and z of "install", "pass" and "buzz".
