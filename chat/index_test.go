@@ -60,18 +60,20 @@ func TestSearch(t *testing.T) {
 		{"session id", section{"limits.md", "Headers"}},
 		{"limiting", section{"limits.md", "Algorithm"}},
 		{"how is it limited", section{"limits.md", "Algorithm"}},
-		{"redus failure", section{"redis.md", "Failures"}},             // typo
-		{"hugging face spcae", section{"deploy.txt", ""}},              // swapped letters
-		{"retry afer", section{"limits.md", "Headers"}},                // typo of a stop word is dropped
-		{"slidingwindow", section{"limits.md", "Algorithm"}},           // run together
-		{"REDIS_FAILURE_MODE closed", section{"redis.md", "Failures"}}, // identifier and word
-		{"algoritm", section{"limits.md", "Algorithm"}},                // deletion in a long word
-		{"algoritms", section{"limits.md", "Algorithm"}},               // two edits in a long word
-		{"what's the weather today", section{}},                        // off topic
-		{"who won the football game", section{}},                       // off topic
-		{"install python on windows", section{}},                       // known words, no passage on them
-		{"", section{}},                                                // nothing asked
-		{"what is it", section{}},                                      // only stop words
+		{"redus failure", section{"redis.md", "Failures"}},                        // typo
+		{"hugging face spcae", section{"deploy.txt", ""}},                         // swapped letters
+		{"retry afer", section{"limits.md", "Headers"}},                           // typo of a stop word is dropped
+		{"slidingwindow", section{"limits.md", "Algorithm"}},                      // run together
+		{"REDIS_FAILURE_MODE closed", section{"redis.md", "Failures"}},            // identifier and word
+		{"algoritm", section{"limits.md", "Algorithm"}},                           // deletion in a long word
+		{"algoritms", section{"limits.md", "Algorithm"}},                          // two edits in a long word
+		{"basically redis failure, thanks guys", section{"redis.md", "Failures"}}, // chat filler
+		{"is it actually possible to limit, thanks", section{"limits.md", "Algorithm"}},
+		{"what's the weather today", section{}},  // off topic
+		{"who won the football game", section{}}, // off topic
+		{"install python on windows", section{}}, // known words, no passage on them
+		{"", section{}},                          // nothing asked
+		{"what is it", section{}},                // only stop words
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {

@@ -164,19 +164,25 @@ func isLetters(s string) bool {
 	return s != ""
 }
 
-// stopWords are words too common to say what a question is about, each
-// between spaces so that a lookup is a substring test.
-const stopWords = " a about above after again against all almost also always am an and any are as at" +
-	" be because been before being below between both but by can cannot could did do does doing done" +
-	" anybody anyone anything everybody everyone everything explain give gives happen happens know look looks" +
-	" make makes making many mean means need neither nobody nothing put somebody someone something take takes tell want" +
-	" during each either else etc even ever every few for from further get gets getting got had has have" +
-	" having he her here hers him his how however i if in into is it its itself just let lets like me might" +
-	" more most much must my no nor not now of off on once one ones only or other others our ours out over own per" +
-	" please quite rather really same shall she should so some such than that the their theirs them then" +
-	" there these they this those though through thus to too under until up upon us very via was we well" +
-	" were what when where whether which while who whom whose why will with within without would yes yet" +
-	" you your yours "
+// stopWords are words too common to say what a question is about, with
+// the filler of a chat ("actually", "straight", "is it possible",
+// "thanks"), which a question typed to a person carries and documents
+// rarely use: unknown to the index, such a word counted as a missing
+// part of the question and could turn it away. Each is between spaces
+// so that a lookup is a substring test.
+const stopWords = " a able about above actually after again against all almost already also always am an and any" +
+	" anybody anyone anything anyway are as at basically be because been before being below between" +
+	" both but by can cannot could did do does doing done during each either else etc even ever" +
+	" every everybody everyone everything exactly explain few for from further get gets getting give" +
+	" gives got guys had happen happens has have having he her here hers hey hi him his how however" +
+	" i if in into is it its itself just know let lets like look looks make makes making many maybe" +
+	" me mean means might more most much must my need neither no nobody nor not nothing now of off" +
+	" ok okay on once one ones only or other others our ours out over own per please possible" +
+	" probably put quite rather really same shall she should simply so some somebody somehow someone" +
+	" something still straight stuff such sure take takes tell than thank thanks that the their" +
+	" theirs them then there these they thing things this those though through thus to too under" +
+	" until up upon us very via want was we well were what whatever when where whether which while" +
+	" who whom whose why will with within without would yes yet you your yours "
 
 // contractions are stop words typed without their apostrophe. They are
 // kept apart from stopWords so that a word one letter away ("won",
@@ -189,24 +195,28 @@ const contractions = " aren cant couldnt didnt doesnt dont hasnt havent im isnt 
 // two in step).
 func isStopWord(w string) bool {
 	switch w {
-	case "a", "about", "above", "after", "again", "against", "all", "almost", "also", "always", "am",
-		"an", "and", "any", "anybody", "anyone", "anything", "are", "aren", "as", "at", "be", "because",
-		"been", "before", "being", "below", "between", "both", "but", "by", "can", "cannot", "cant",
-		"could", "couldnt", "did", "didnt", "do", "does", "doesnt", "doing", "done", "dont", "during",
-		"each", "either", "else", "etc", "even", "ever", "every", "everybody", "everyone", "everything",
-		"explain", "few", "for", "from", "further", "get", "gets", "getting", "give", "gives", "got",
-		"had", "happen", "happens", "has", "hasnt", "have", "havent", "having", "he", "her", "here",
-		"hers", "him", "his", "how", "however", "i", "if", "im", "in", "into", "is", "isnt", "it", "its",
-		"itself", "ive", "just", "know", "let", "lets", "like", "look", "looks", "make", "makes", "making", "many", "me", "mean",
-		"means", "might", "more", "most", "much", "must", "my", "need", "neither", "no", "nobody", "nor",
-		"not", "nothing", "now", "of", "off", "on", "once", "one", "ones", "only", "or", "other", "others", "our", "ours",
-		"out", "over", "own", "per", "please", "put", "quite", "rather", "really", "same", "shall", "she",
-		"should", "shouldnt", "so", "some", "somebody", "someone", "something", "such", "take", "takes",
-		"tell", "than", "that", "the", "their", "theirs", "them", "then", "there", "these", "they", "this",
-		"those", "though", "through", "thus", "to", "too", "under", "until", "up", "upon", "us", "very",
-		"via", "want", "was", "wasnt", "we", "well", "were", "werent", "what", "whats", "when", "where",
-		"whether", "which", "while", "who", "whom", "whose", "why", "will", "with", "within", "without",
-		"wont", "would", "wouldnt", "yes", "yet", "you", "your", "youre", "yours":
+	case "a", "able", "about", "above", "actually", "after", "again", "against", "all", "almost",
+		"already", "also", "always", "am", "an", "and", "any", "anybody", "anyone", "anything", "anyway",
+		"are", "aren", "as", "at", "basically", "be", "because", "been", "before", "being", "below",
+		"between", "both", "but", "by", "can", "cannot", "cant", "could", "couldnt", "did", "didnt",
+		"do", "does", "doesnt", "doing", "done", "dont", "during", "each", "either", "else", "etc",
+		"even", "ever", "every", "everybody", "everyone", "everything", "exactly", "explain", "few",
+		"for", "from", "further", "get", "gets", "getting", "give", "gives", "got", "guys", "had",
+		"happen", "happens", "has", "hasnt", "have", "havent", "having", "he", "her", "here", "hers",
+		"hey", "hi", "him", "his", "how", "however", "i", "if", "im", "in", "into", "is", "isnt", "it",
+		"its", "itself", "ive", "just", "know", "let", "lets", "like", "look", "looks", "make", "makes",
+		"making", "many", "maybe", "me", "mean", "means", "might", "more", "most", "much", "must", "my",
+		"need", "neither", "no", "nobody", "nor", "not", "nothing", "now", "of", "off", "ok", "okay",
+		"on", "once", "one", "ones", "only", "or", "other", "others", "our", "ours", "out", "over",
+		"own", "per", "please", "possible", "probably", "put", "quite", "rather", "really", "same",
+		"shall", "she", "should", "shouldnt", "simply", "so", "some", "somebody", "somehow", "someone",
+		"something", "still", "straight", "stuff", "such", "sure", "take", "takes", "tell", "than",
+		"thank", "thanks", "that", "the", "their", "theirs", "them", "then", "there", "these", "they",
+		"thing", "things", "this", "those", "though", "through", "thus", "to", "too", "under", "until",
+		"up", "upon", "us", "very", "via", "want", "was", "wasnt", "we", "well", "were", "werent",
+		"what", "whatever", "whats", "when", "where", "whether", "which", "while", "who", "whom",
+		"whose", "why", "will", "with", "within", "without", "wont", "would", "wouldnt", "yes", "yet",
+		"you", "your", "youre", "yours":
 		return true
 	}
 	return false
