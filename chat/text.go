@@ -425,7 +425,10 @@ switch off disable
 shut off disable
 turn on enable
 switch on enable
-get rid remove`
+get rid remove
+work on compatible
+work with compatible
+run on compatible`
 
 // idioms are two words, stop words or words that mean something else
 // apart, that together mean one word, one a line: the two words and the
