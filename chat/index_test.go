@@ -183,6 +183,14 @@ The cache keeps downloaded files. Its size grows over time.
 ## Eviction
 
 Entries leave the cache by the least recently used pattern.
+
+## Receive
+
+Reads each log line from a server.
+
+## Transmit
+
+Posts each log line to a server.
 `)},
 	})
 	if err != nil {
@@ -198,6 +206,7 @@ Entries leave the cache by the least recently used pattern.
 		{"numTrustedProxies", "Proxy hops"},
 		{"how big is the cache", "Cache"},
 		{"which algorithm evicts entries", "Eviction"},
+		{"ship log lines to a server", "Transmit"},
 		{"delete my account on the website", ""},
 	}
 	for _, tt := range tests {

@@ -288,6 +288,7 @@ func stem(w string) string {
 		{"ance", "", 5, false},  // performance, perform
 		{"ing", "", 3, true},
 		{"ied", "y", 3, false},
+		{"ily", "y", 2, false}, // daily, day; easily, easy
 		{"ed", "", 3, true},
 		{"ly", "", 3, false},
 		{"er", "", 4, true},
@@ -385,6 +386,10 @@ func abbreviation(t string) string {
 		return "destination"
 	case "tmp", "temp":
 		return "temporary"
+	case "async":
+		return "asynchronous"
+	case "sync":
+		return "synchronous"
 	}
 	return ""
 }
@@ -415,7 +420,8 @@ run execute
 compress compression gzip
 linux unix
 mac macos osx
-algorithm approach technique pattern`
+algorithm approach technique pattern
+send transmit ship`
 
 // phrasalVerbs are verbs whose particle, a stop word, changes their
 // meaning, one a line: verb, particle, and the one word that means the

@@ -123,6 +123,10 @@ func TestTermOf(t *testing.T) {
 		{[]string{"env", "environment"}, "environ"},
 		{[]string{"config", "conf", "cfg", "configuration", "configure", "configured"}, "configur"},
 		{[]string{"min"}, "min"}, // minute or minimum: left alone
+		{[]string{"async", "asynchronous"}, "asynchronous"},
+		{[]string{"sync", "synchronous"}, "synchronous"},
+		{[]string{"day", "days", "daily"}, "day"},
+		{[]string{"easy", "easily"}, "easy"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
