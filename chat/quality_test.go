@@ -113,6 +113,9 @@ type qualityCorpus struct {
 	name      string
 	fsys      fs.FS
 	dev, test []qualityCase
+	// mismatch is a second development half, of questions in words the
+	// documents do not use (see chiMismatch); nil for the others.
+	mismatch []qualityCase
 	// fresh is a second held-out half, written blind after the test
 	// half had been seen (see chiFresh); nil for the bundled corpus.
 	fresh []qualityCase
@@ -127,13 +130,18 @@ type qualityCorpus struct {
 	// foreign marks documents written by others, which the targets
 	// below are set for.
 	foreign bool
+	// firstRun, when set, holds the test half at what it scored the
+	// first time the engine was run on it, in place of floorHit1,
+	// floorFact and targetOffTopic.
+	firstRun *[3]float64
 }
 
 func qualityCorpora() []qualityCorpus {
 	return []qualityCorpus{
 		{name: "smartdocs (bundled)", fsys: docs.FS, dev: ownDev, test: ownTest},
-		{name: "chi (go-chi READMEs)", fsys: os.DirFS("testdata/chi/docs"), dev: chiDev, test: chiTest, fresh: chiFresh, heldout: chiHeldout, foreign: true},
-		{name: "pip (pip user guide)", fsys: os.DirFS("testdata/pip/docs"), dev: pipDev, test: pipTest, fresh: pipFresh, heldout: pipHeldout, foreign: true},
+		{name: "chi (go-chi READMEs)", fsys: os.DirFS("testdata/chi/docs"), dev: chiDev, mismatch: chiMismatch, test: chiTest, fresh: chiFresh, heldout: chiHeldout, foreign: true},
+		{name: "pip (pip user guide)", fsys: os.DirFS("testdata/pip/docs"), dev: pipDev, mismatch: pipMismatch, test: pipTest, fresh: pipFresh, heldout: pipHeldout, foreign: true},
+		{name: "pino (pino docs)", fsys: os.DirFS("testdata/pino/docs"), dev: pinoDev, test: pinoTest, foreign: true, firstRun: &pinoFirstRun},
 	}
 }
 
@@ -192,6 +200,11 @@ const (
 	heldoutFloorOffTopic = 0.66
 )
 
+// pinoFirstRun is the pino corpus's test half at its first run
+// (2026-12-03, at 8d18bff with pino wired in: hit@1 0.757,
+// fact 0.649, off-topic 0.667): hit@1, fact, off-topic.
+var pinoFirstRun = [3]float64{0.75, 0.64, 0.66}
+
 // TestQuality asks every corpus its questions through Docs.Answer, as the
 // chat does, and prints per corpus and split: source hit@1 and hit@3, the
 // share of answers containing the expected fact, and the share of
@@ -204,7 +217,7 @@ const (
 func TestQuality(t *testing.T) {
 	strict := os.Getenv("CHAT_QUALITY_TARGETS") != ""
 	allMisses := os.Getenv("CHAT_QUALITY_MISSES") == "all"
-	t.Logf("%-22s %-7s %4s %6s %6s %6s %9s", "corpus", "split", "n", "hit@1", "hit@3", "fact", "off-topic")
+	t.Logf("%-22s %-8s %4s %6s %6s %6s %9s", "corpus", "split", "n", "hit@1", "hit@3", "fact", "off-topic")
 	for _, c := range qualityCorpora() {
 		passages, err := Load(c.fsys)
 		if err != nil {
@@ -215,16 +228,20 @@ func TestQuality(t *testing.T) {
 		for _, split := range []struct {
 			name  string
 			cases []qualityCase
-		}{{"dev", c.dev}, {"test", c.test}, {"fresh", c.fresh}, {"heldout", c.heldout}} {
+		}{{"dev", c.dev}, {"mismatch", c.mismatch}, {"test", c.test}, {"fresh", c.fresh}, {"heldout", c.heldout}} {
 			if split.cases == nil {
 				continue
 			}
-			s := scoreQuality(t, d, c.name+"/"+split.name, split.cases, allMisses || split.name == "dev" || !c.foreign)
-			t.Logf("%-22s %-7s %4d %6.3f %6.3f %6.3f %9.3f", c.name, split.name, len(split.cases), s.hit1(), s.hit3(), s.fact(), s.offShare())
+			s := scoreQuality(t, d, c.name+"/"+split.name, split.cases, allMisses || !c.foreign || tuned(split.name))
+			t.Logf("%-22s %-8s %4d %6.3f %6.3f %6.3f %9.3f", c.name, split.name, len(split.cases), s.hit1(), s.hit3(), s.fact(), s.offShare())
 			all.add(s)
-			if c.foreign && split.name != "dev" {
+			if c.foreign && !tuned(split.name) {
 				hit1, fact, off := floorHit1, floorFact, targetOffTopic
 				switch split.name {
+				case "test":
+					if c.firstRun != nil {
+						hit1, fact, off = c.firstRun[0], c.firstRun[1], c.firstRun[2]
+					}
 				case "fresh":
 					hit1, fact, off = freshFloorHit1, freshFloorFact, freshFloorOffTopic
 				case "heldout":
@@ -255,6 +272,9 @@ func TestQuality(t *testing.T) {
 		}
 	}
 }
+
+// tuned reports whether the engine may be tuned on the split named.
+func tuned(split string) bool { return split == "dev" || split == "mismatch" }
 
 func (s *qualityScore) add(o qualityScore) {
 	s.onTopic += o.onTopic
