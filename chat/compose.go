@@ -43,6 +43,9 @@ const (
 	// openingLead is the longest opening paragraph of a section, in
 	// bytes, quoted before an answer drawn from further down.
 	openingLead = 300
+	// subHeadingShare is the share of its score that the "####" heading
+	// a block sits under adds to the block's own.
+	subHeadingShare = 1.0
 )
 
 // blockKind is what a block of Markdown is.
@@ -237,6 +240,9 @@ func compose(ix *Index, question string, hits []Hit, terms map[string]float64) s
 	best := 0
 	for i, u := range us {
 		scores[i] = blockScore(ix, u.text(bs), terms)
+		if h := under(bs, u); h >= 0 {
+			scores[i] += subHeadingShare * blockScore(ix, bs[h].text, terms)
+		}
 		if suits(want, bs[u.main].kind, u.main, bs) {
 			scores[i] *= shapeBonus
 		}
@@ -310,13 +316,18 @@ func compose(ix *Index, question string, hits []Hit, terms map[string]float64) s
 			}
 		}
 	}
-	if first := us[0]; !overview && u.from > first.to && bs[first.from].kind == blockPara {
+	if first := us[0]; !overview && u.from > first.to && bs[first.from].kind == blockPara && under(bs, first) < 0 {
 		// The section's short opening, a paragraph or the list or
-		// code a paragraph leads into, says what the rest is about.
+		// code a paragraph leads into, says what the rest is about;
+		// text under a "####" heading is no opening but a subject of
+		// its own.
 		if open := render(bs, first, terms, ix); len(open) <= openingLead && !strings.Contains(text, open) &&
 			len(text)+len(open) <= maxAnswerBytes {
 			text = open + "\n\n" + text
 		}
+	}
+	if h := under(bs, u); h >= 0 {
+		text = bs[h].text + "\n\n" + text
 	}
 	if coverage(ix, top, terms) < unsureCoverage {
 		where := top.Title
@@ -326,6 +337,20 @@ func compose(ix *Index, question string, hits []Hit, terms map[string]float64) s
 		return "I am not sure the documents answer this. The closest section is “" + where + "”:\n\n" + text
 	}
 	return text
+}
+
+// under returns the index in bs of the "####" heading the blocks of u
+// sit under, or -1 when none does. In a long section of an API reference
+// such a heading ("#### `messageKey` (String)") names what the blocks
+// after it are about, as a section's heading does for the section: its
+// words count for the blocks, and it is quoted with them.
+func under(bs []block, u unit) int {
+	for i := u.from - 1; i >= 0; i-- {
+		if bs[i].kind == blockHeading {
+			return i
+		}
+	}
+	return -1
 }
 
 // secondUnit returns the unit, outside the blocks of u, that scores at

@@ -446,3 +446,25 @@ func TestComposeNote(t *testing.T) {
 		t.Errorf("answer %q: want it to quote the note", text)
 	}
 }
+
+// TestComposeSubHeading: in a section of an API reference cut by "####"
+// headings, the heading names what the blocks under it are about: the
+// block under the heading the question names is the answer, quoted with
+// its heading, even when an earlier block holds the same words.
+func TestComposeSubHeading(t *testing.T) {
+	fsys := fstest.MapFS{"api.md": {Data: []byte("# API\n\n## Options\n\n" +
+		"#### `mixin` (Function)\n\nThe mixin adds a key to every message, computed each time.\n\n" +
+		"#### `messageKey` (String)\n\nDefault: `'msg'`\n\nThe string key for the 'message' in the JSON object.\n\n" +
+		"#### `errorKey` (String)\n\nThe string key for the 'error' in the JSON object.\n\n" +
+		"## Levels\n\nEach level has a number.\n")}}
+	d := docsOf(t, fsys)
+	text, _ := answer(t, d, Query{Question: "rename the msg key to message"})
+	for _, want := range []string{"#### `messageKey` (String)", "The string key for the 'message'"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("answer %q: want it to contain %q", text, want)
+		}
+	}
+	if strings.Contains(text, "mixin") {
+		t.Errorf("answer %q: want nothing from the mixin block", text)
+	}
+}
