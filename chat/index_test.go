@@ -375,6 +375,8 @@ func TestPhrasalVerb(t *testing.T) {
 	disabling := index("# Cache\n\n## Disabling the cache\n\nPass --no-cache to disable it.\n\n" +
 		"## Turning pages\n\nThe cache turns over its pages every hour.\n")
 	turning := index("# Cache\n\n## Turning the cache off\n\nTurn the cache off with --no-cache.\n")
+	failing := index("# Store\n\n## When the store fails\n\nRequests are let through.\n\n" +
+		"## Going further\n\nThe store goes further down the stack.\n")
 	compat := index("# Tool\n\n## Compatibility\n\nThe tool is compatible with Python 3.7 and later.\n\n" +
 		"## Versions\n\nEach release of the tool has a version number, such as 3.7.\n")
 	tests := []struct {
@@ -387,6 +389,7 @@ func TestPhrasalVerb(t *testing.T) {
 		{"switch off", disabling, "how do i switch the cache off", "Disabling the cache"},
 		{"verb alone", disabling, "how often does the cache turn over", "Turning pages"},
 		{"only the phrase known", turning, "turn off the cache", "Turning the cache off"},
+		{"goes down", failing, "what happens if the store goes down", "When the store fails"},
 		{"work on", compat, "which python versions does it work on", "Compatibility"},
 		{"work with", compat, "does the tool work with python 3.7", "Compatibility"},
 	}

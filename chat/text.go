@@ -434,7 +434,10 @@ switch on enable
 get rid remove
 work on compatible
 work with compatible
-run on compatible`
+run on compatible
+go down fail
+goes down fail
+went down fail`
 
 // idioms are two words, stop words or words that mean something else
 // apart, that together mean one word, one a line: the two words and the
