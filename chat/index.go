@@ -334,7 +334,7 @@ func (ix *Index) parse(text string) query {
 			continue
 		}
 		q.content++
-		if rs := ix.relatedTerms(t.term); len(rs) > 0 {
+		if rs := ix.standIns(t.term); len(rs) > 0 {
 			// The documents say it another way: their words stand in
 			// for it, sharing its weight.
 			q.known++
@@ -419,6 +419,22 @@ func (ix *Index) phrasal(text string) string {
 func (ix *Index) relatedTerms(term string) []string {
 	var out []string
 	for _, r := range related(term) {
+		if ix.postings[r] != nil {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// standIns returns the terms of the index that stand in for term, a word
+// the documents never use: its related words (see relatedWords) or, when
+// the index holds none, the words documents use for it (see userWords).
+func (ix *Index) standIns(term string) []string {
+	if rs := ix.relatedTerms(term); len(rs) > 0 {
+		return rs
+	}
+	var out []string
+	for _, r := range userTerms(term) {
 		if ix.postings[r] != nil {
 			out = append(out, r)
 		}

@@ -487,3 +487,40 @@ func TestSearchOneHitPerSection(t *testing.T) {
 		t.Errorf("Search: got %v, want the Tree section once and the Mounting section", sections(hits))
 	}
 }
+
+// TestUserWords: a word people type for what the documents call
+// otherwise ("visitor" for "client") finds the documents' word, but only
+// when the documents never use the typed word themselves.
+func TestUserWords(t *testing.T) {
+	load := func(text string) *Index {
+		t.Helper()
+		passages, err := Load(fstest.MapFS{"web.md": {Data: []byte(text)}})
+		if err != nil {
+			t.Fatalf("Load: %v", err)
+		}
+		return NewIndex(passages)
+	}
+	clientsOnly := load("# Web\n\n## Server address\n\nThe server listens on one address.\n\n" +
+		"## Client address\n\nThe client's address is read from the connection.\n")
+	both := load("# Web\n\n## Client address\n\nThe client's IP address is read from the connection.\n\n" +
+		"## Visitor counter\n\nEach visitor is counted once a day by address.\n")
+	tests := []struct {
+		name, query, want string
+		ix                *Index
+	}{
+		{"documents lack the word", "visitor address", "Client address", clientsOnly},
+		{"documents use the word", "visitor address", "Visitor counter", both},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hits := tt.ix.Search(tt.query, 3)
+			got := ""
+			if len(hits) > 0 {
+				got = hits[0].Passage.Heading
+			}
+			if got != tt.want {
+				t.Errorf("Search(%q) best = %q, want %q (hits %v)", tt.query, got, tt.want, sections(hits))
+			}
+		})
+	}
+}

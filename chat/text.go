@@ -423,6 +423,45 @@ mac macos osx
 algorithm approach technique pattern
 send transmit ship`
 
+// userWords are words people type for what documentation calls
+// otherwise, one line each: the words typed, a colon, and the words a
+// document may use instead. Unlike relatedWords they only stand in for
+// a word the documents never use (see Index.standIns): where a folder
+// uses both, it means two things by them ("visitor" and "client").
+const userWords = `wipe erase nuke: purge clear remove delete
+visitor visitors: client user
+subdomain subdomains: host hostname domain
+keychain: keyring credential
+sha: hash commit
+mirror: index proxy repository
+cookie cookies: credential credentials
+kill abort: cancel timeout terminate
+hang hangs hanging stuck: timeout
+crash crashes crashed: error panic failure
+os: system platform
+tarball tarballs: sdist source archive
+nest nested nesting: mount subrouter group
+throttle throttling: limit rate
+ban banned: deny block reject
+blacklist denylist blocklist: deny block
+whitelist allowlist: allow
+login signin: authentication authenticate
+pw pwd passwd: password
+creds: credential credentials
+perf: performance
+pod pods: instance instances container server
+cron: schedule
+venv virtualenv: virtual environment
+ssl: tls https certificate
+certs: certificate certificates
+dockerfile: docker container image
+healthcheck health: heartbeat ping status
+uptime: heartbeat health monitor
+stats statistics: metrics
+gzip deflate: compress compression encoding
+retire retired sunset: deprecate deprecated deprecation
+obsolete: deprecated legacy`
+
 // phrasalVerbs are verbs whose particle, a stop word, changes their
 // meaning, one a line: verb, particle, and the one word that means the
 // same.
@@ -480,6 +519,31 @@ var relatedByTerm = sync.OnceValue(func() map[string][]string {
 		for _, t := range terms {
 			for _, u := range terms {
 				if u != t && !slices.Contains(m[t], u) {
+					m[t] = append(m[t], u)
+				}
+			}
+		}
+	}
+	return m
+})
+
+// userTerms returns the terms of the words a document may use for a
+// word typed as term, per userWords, or nil. The caller must not change
+// the slice.
+func userTerms(term string) []string {
+	return userByTerm()[term]
+}
+
+// userByTerm maps the term of each typed word of userWords to the terms
+// of the document words on its line, built once.
+var userByTerm = sync.OnceValue(func() map[string][]string {
+	m := make(map[string][]string)
+	for line := range strings.Lines(userWords) {
+		typed, docs, _ := strings.Cut(line, ":")
+		for w := range strings.FieldsSeq(typed) {
+			t := termOf(w)
+			for d := range strings.FieldsSeq(docs) {
+				if u := termOf(d); u != t && !slices.Contains(m[t], u) {
 					m[t] = append(m[t], u)
 				}
 			}
