@@ -93,11 +93,27 @@ func acmeDocs(t *testing.T) *Docs {
 // docsOf is the docs engine over fsys, as the app builds it.
 func docsOf(t *testing.T, fsys fs.FS) *Docs {
 	t.Helper()
+	return NewDocs(indexOf(t, fsys))
+}
+
+// containsAll reports each of wants that the answer text lacks.
+func containsAll(t *testing.T, text string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(text, want) {
+			t.Errorf("answer %q: want it to contain %q", text, want)
+		}
+	}
+}
+
+// indexOf loads fsys and indexes its passages.
+func indexOf(tb testing.TB, fsys fs.FS) *Index {
+	tb.Helper()
 	passages, err := Load(fsys)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	return NewDocs(NewIndex(passages))
+	return NewIndex(passages)
 }
 
 // TestComposeShapes checks that an answer is the part of the top section
@@ -307,11 +323,7 @@ func TestComposeLongSection(t *testing.T) {
 	}
 
 	text, _ = answer(t, d, Query{Question: "how do i set WithTimeout"})
-	for _, want := range []string{"Set a timeout with this code:", "```go", "// WithTimeout sets the deadline.\nr.Use(WithTimeout(5))", "...", "```"} {
-		if !strings.Contains(text, want) {
-			t.Errorf("answer %q: want it to contain %q", text, want)
-		}
-	}
+	containsAll(t, text, "Set a timeout with this code:", "```go", "// WithTimeout sets the deadline.\nr.Use(WithTimeout(5))", "...", "```")
 	if len(text) > maxAnswerBytes {
 		t.Errorf("answer of %d bytes, want the long code cut to at most %d", len(text), maxAnswerBytes)
 	}
@@ -331,11 +343,7 @@ func TestComposeCodeBudget(t *testing.T) {
 		"Built on top of the tree is the Router interface:\n\n" + code.String() + "\n\n## Other\n\nNothing here.\n")}}
 	d := docsOf(t, fsys)
 	text, _ := answer(t, d, Query{Question: "custom handler for routes that are not found"})
-	for _, want := range []string{"Router interface:", "```go", "NotFound(h Handler)", "..."} {
-		if !strings.Contains(text, want) {
-			t.Errorf("answer %q: want it to contain %q", text, want)
-		}
-	}
+	containsAll(t, text, "Router interface:", "```go", "NotFound(h Handler)", "...")
 	if len(text) > maxAnswerBytes+100 {
 		t.Errorf("answer of %d bytes, want about %d at most", len(text), maxAnswerBytes)
 	}
@@ -402,11 +410,7 @@ For the trusted proxy middleware, the hop count is the number of proxies in fron
 `)}}
 	d := docsOf(t, fsys)
 	text, _ := answer(t, d, Query{Question: "trusted proxy middleware client hop count"})
-	for _, want := range []string{"reads the client address", "the hop count is the number"} {
-		if !strings.Contains(text, want) {
-			t.Errorf("answer %q: want it to contain %q", text, want)
-		}
-	}
+	containsAll(t, text, "reads the client address", "the hop count is the number")
 	if i, j := strings.Index(text, "reads the client"), strings.Index(text, "hop count is"); i > j {
 		t.Errorf("answer %q: want the paragraphs in document order", text)
 	}
@@ -426,11 +430,7 @@ func TestComposeAddsCode(t *testing.T) {
 		"Remarks about bootstrapping go here.\n\n## Tokens\n\nTokens go in the URL.\n")}}
 	d := docsOf(t, fsys)
 	text, _ := answer(t, d, Query{Question: "get credentials from the keyring"})
-	for _, want := range []string{"loads credentials stored in your keyring", "keyring set example.com"} {
-		if !strings.Contains(text, want) {
-			t.Errorf("answer %q: want it to contain %q", text, want)
-		}
-	}
+	containsAll(t, text, "loads credentials stored in your keyring", "keyring set example.com")
 }
 
 // TestComposeNote: an admonition ("```{note}") that holds the question's
@@ -459,11 +459,7 @@ func TestComposeSubHeading(t *testing.T) {
 		"## Levels\n\nEach level has a number.\n")}}
 	d := docsOf(t, fsys)
 	text, _ := answer(t, d, Query{Question: "rename the msg key to message"})
-	for _, want := range []string{"#### `messageKey` (String)", "The string key for the 'message'"} {
-		if !strings.Contains(text, want) {
-			t.Errorf("answer %q: want it to contain %q", text, want)
-		}
-	}
+	containsAll(t, text, "#### `messageKey` (String)", "The string key for the 'message'")
 	if strings.Contains(text, "mixin") {
 		t.Errorf("answer %q: want nothing from the mixin block", text)
 	}

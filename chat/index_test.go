@@ -211,12 +211,7 @@ Posts each log line to a server.
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
-			hits := ix.Search(tt.query, 3)
-			got := ""
-			if len(hits) > 0 {
-				got = hits[0].Passage.Heading
-			}
-			if got != tt.want {
+			if got, hits := bestHeading(ix, tt.query); got != tt.want {
 				t.Errorf("Search(%q) best = %q, want %q (hits %v)", tt.query, got, tt.want, sections(hits))
 			}
 		})
@@ -365,12 +360,7 @@ func TestCompoundNotFromParts(t *testing.T) {
 // disabling, and stays as typed when they never say it so.
 func TestPhrasalVerb(t *testing.T) {
 	index := func(text string) *Index {
-		t.Helper()
-		passages, err := Load(fstest.MapFS{"cache.md": {Data: []byte(text)}})
-		if err != nil {
-			t.Fatalf("Load: %v", err)
-		}
-		return NewIndex(passages)
+		return indexOf(t, fstest.MapFS{"cache.md": {Data: []byte(text)}})
 	}
 	disabling := index("# Cache\n\n## Disabling the cache\n\nPass --no-cache to disable it.\n\n" +
 		"## Turning pages\n\nThe cache turns over its pages every hour.\n")
@@ -395,12 +385,7 @@ func TestPhrasalVerb(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			hits := tt.ix.Search(tt.question, 3)
-			got := ""
-			if len(hits) > 0 {
-				got = hits[0].Passage.Heading
-			}
-			if got != tt.want {
+			if got, hits := bestHeading(tt.ix, tt.question); got != tt.want {
 				t.Errorf("Search(%q) best = %q, want %q (hits %v)", tt.question, got, tt.want, sections(hits))
 			}
 		})
@@ -493,12 +478,7 @@ func TestSearchOneHitPerSection(t *testing.T) {
 // when the documents never use the typed word themselves.
 func TestUserWords(t *testing.T) {
 	load := func(text string) *Index {
-		t.Helper()
-		passages, err := Load(fstest.MapFS{"web.md": {Data: []byte(text)}})
-		if err != nil {
-			t.Fatalf("Load: %v", err)
-		}
-		return NewIndex(passages)
+		return indexOf(t, fstest.MapFS{"web.md": {Data: []byte(text)}})
 	}
 	clientsOnly := load("# Web\n\n## Server address\n\nThe server listens on one address.\n\n" +
 		"## Client address\n\nThe client's address is read from the connection.\n")
@@ -513,14 +493,19 @@ func TestUserWords(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			hits := tt.ix.Search(tt.query, 3)
-			got := ""
-			if len(hits) > 0 {
-				got = hits[0].Passage.Heading
-			}
-			if got != tt.want {
+			if got, hits := bestHeading(tt.ix, tt.query); got != tt.want {
 				t.Errorf("Search(%q) best = %q, want %q (hits %v)", tt.query, got, tt.want, sections(hits))
 			}
 		})
 	}
+}
+
+// bestHeading returns the heading of the best of ix's hits for query, ""
+// when there are none, and the hits.
+func bestHeading(ix *Index, query string) (string, []Hit) {
+	hits := ix.Search(query, 3)
+	if len(hits) == 0 {
+		return "", nil
+	}
+	return hits[0].Passage.Heading, hits
 }
