@@ -351,9 +351,10 @@ func (ix *Index) parse(text string) query {
 			q.known += correctedShare
 			q.weights[term]++
 		} else if a, b := ix.split(t.surface); a != "" {
+			// One word typed, one word's weight, shared by its parts.
 			q.known++
-			q.weights[a]++
-			q.weights[b]++
+			q.weights[a] += 0.5
+			q.weights[b] += 0.5
 		} else {
 			q.unknown++
 		}

@@ -230,6 +230,17 @@ func TestParseRepeatedWord(t *testing.T) {
 	}
 }
 
+// TestParseRunTogether: a word typed as two run together ("slidingwindow")
+// weighs one word, shared by its parts, not two.
+func TestParseRunTogether(t *testing.T) {
+	ix := smallIndex(t)
+	q := ix.parse("slidingwindow")
+	sliding, window := q.weights[termOf("sliding")], q.weights[termOf("window")]
+	if sliding == 0 || window == 0 || sliding+window != 1 {
+		t.Errorf("weights of sliding and window: got %v and %v, want two shares of 1", sliding, window)
+	}
+}
+
 // TestSiblingMatch: a long section cut into passages answers as a whole,
 // so a question whose words fall on both sides of the cut finds it before
 // a short section that holds fewer of them.
