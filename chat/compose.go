@@ -149,7 +149,7 @@ func blocks(text string) []block {
 			k = blockList
 		case isLinkDefinition(line):
 			k = blockLinks
-		case strings.HasPrefix(t, "#"):
+		case isHeading(line):
 			k = blockHeading
 		default:
 			k = blockPara
@@ -171,6 +171,13 @@ func blocks(text string) []block {
 		out[i].text = strings.Join(out[i].lines, "\n")
 	}
 	return out
+}
+
+// isHeading reports whether line is an ATX heading with text: "#### Options",
+// not "#123 fixed" or a "#" comment in indented code.
+func isHeading(line string) bool {
+	level, text := atxHeading(line)
+	return level > 0 && text != ""
 }
 
 func endsBlank(lines []string) bool {
@@ -231,6 +238,7 @@ func compose(ix *Index, question string, hits []Hit, terms map[string]float64) s
 		return qa
 	}
 	bs := blocks(text)
+	heads := headingAbove(bs)
 	want := questionIntent(question)
 	us := units(bs)
 	if len(us) == 0 {
@@ -240,7 +248,7 @@ func compose(ix *Index, question string, hits []Hit, terms map[string]float64) s
 	best := 0
 	for i, u := range us {
 		scores[i] = blockScore(ix, u.text(bs), terms)
-		if h := under(bs, u); h >= 0 {
+		if h := heads[u.from]; h >= 0 {
 			scores[i] += subHeadingShare * blockScore(ix, bs[h].text, terms)
 		}
 		if suits(want, bs[u.main].kind, u.main, bs) {
@@ -292,43 +300,37 @@ func compose(ix *Index, question string, hits []Hit, terms map[string]float64) s
 	} else if bs[u.main].kind == blockPara && best+1 < len(us) && us[best+1].from == u.to+1 && us[best+1].main != us[best+1].from {
 		u.to = us[best+1].to
 	}
-	text = render(bs, u, terms, ix)
+	// The answer is u, and what is quoted with it, in document order.
+	pieces := []piece{{u, render(bs, u, terms, ix)}}
+	size := len(pieces[0].text)
+	fits := func(text string) bool { return size+len(text) <= maxAnswerBytes }
 	if add := secondUnit(us, scores, best, u); add >= 0 && !overview {
-		// A close second holds what the first may lack: quote both, in
-		// document order, when they fit.
-		more := render(bs, us[add], terms, ix)
-		if len(text)+len(more) <= maxAnswerBytes {
-			if us[add].from < u.from {
-				text = more + "\n\n" + text
-			} else {
-				text = text + "\n\n" + more
-			}
+		// A close second holds what the first may lack: quote both
+		// when they fit.
+		if more := render(bs, us[add], terms, ix); fits(more) {
+			pieces = append(pieces, piece{us[add], more})
+			size += len(more)
 		}
 	}
-	if c := codeUnit(bs, us, scores, u); c >= 0 && !overview && !strings.Contains(text, "```") {
+	if c := codeUnit(bs, us, scores, u); c >= 0 && !overview && !slices.ContainsFunc(pieces, piece.hasCode) {
 		// Prose that says what to do is more use with the command that
 		// does it: the section's best matching code, when it fits.
-		if more := render(bs, us[c], terms, ix); len(text)+len(more) <= maxAnswerBytes {
-			if us[c].from < u.from {
-				text = more + "\n\n" + text
-			} else {
-				text = text + "\n\n" + more
-			}
+		if more := render(bs, us[c], terms, ix); fits(more) {
+			pieces = append(pieces, piece{us[c], more})
+			size += len(more)
 		}
 	}
-	if first := us[0]; !overview && u.from > first.to && bs[first.from].kind == blockPara && under(bs, first) < 0 {
+	if first := us[0]; !overview && u.from > first.to && bs[first.from].kind == blockPara && heads[first.from] < 0 {
 		// The section's short opening, a paragraph or the list or
 		// code a paragraph leads into, says what the rest is about;
 		// text under a "####" heading is no opening but a subject of
 		// its own.
-		if open := render(bs, first, terms, ix); len(open) <= openingLead && !strings.Contains(text, open) &&
-			len(text)+len(open) <= maxAnswerBytes {
-			text = open + "\n\n" + text
+		if open := render(bs, first, terms, ix); len(open) <= openingLead && fits(open) &&
+			!slices.ContainsFunc(pieces, func(p piece) bool { return strings.Contains(p.text, open) }) {
+			pieces = append(pieces, piece{first, open})
 		}
 	}
-	if h := under(bs, u); h >= 0 {
-		text = bs[h].text + "\n\n" + text
-	}
+	text = join(bs, heads, pieces)
 	if coverage(ix, top, terms) < unsureCoverage {
 		where := top.Title
 		if top.Heading != "" {
@@ -339,18 +341,45 @@ func compose(ix *Index, question string, hits []Hit, terms map[string]float64) s
 	return text
 }
 
-// under returns the index in bs of the "####" heading the blocks of u
-// sit under, or -1 when none does. In a long section of an API reference
-// such a heading ("#### `messageKey` (String)") names what the blocks
-// after it are about, as a section's heading does for the section: its
-// words count for the blocks, and it is quoted with them.
-func under(bs []block, u unit) int {
-	for i := u.from - 1; i >= 0; i-- {
-		if bs[i].kind == blockHeading {
-			return i
+// headingAbove returns, for each block of bs, the index of the
+// heading it sits under, or -1 when none does. In a long section of an
+// API reference a "####" heading ("#### `messageKey` (String)") names
+// what the blocks after it are about, as a section's heading does for
+// the section: its words count for them, and it is quoted with them.
+func headingAbove(bs []block) []int {
+	heads := make([]int, len(bs))
+	h := -1
+	for i, b := range bs {
+		heads[i] = h
+		if b.kind == blockHeading {
+			h = i
 		}
 	}
-	return -1
+	return heads
+}
+
+// piece is a unit quoted in an answer, rendered.
+type piece struct {
+	u    unit
+	text string
+}
+
+func (p piece) hasCode() bool { return strings.Contains(p.text, "```") }
+
+// join returns the pieces in document order, each run of them under a
+// heading led by that heading.
+func join(bs []block, heads []int, pieces []piece) string {
+	slices.SortFunc(pieces, func(a, b piece) int { return cmp.Compare(a.u.from, b.u.from) })
+	var parts []string
+	shown := -1
+	for _, p := range pieces {
+		if h := heads[p.u.from]; h >= 0 && h != shown {
+			parts = append(parts, bs[h].text)
+			shown = h
+		}
+		parts = append(parts, p.text)
+	}
+	return strings.Join(parts, "\n\n")
 }
 
 // secondUnit returns the unit, outside the blocks of u, that scores at

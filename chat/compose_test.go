@@ -240,8 +240,10 @@ func TestFollowUpAcme(t *testing.T) {
 func TestBlocks(t *testing.T) {
 	text := "Intro line one\nand two:\n\n- item a\n  continued\n- item b\n\n  more of b\n\n" +
 		"```go\nx := 1\n\ny := 2\n```\n\n| a | b |\n| - | - |\n\n[ref]: https://example.com\n\n" +
-		"```{note}\nAn aside.\n```\n\n- ```\n  code in a list\n  ```\n"
-	want := []blockKind{blockPara, blockList, blockCode, blockTable, blockLinks, blockNote, blockList}
+		"```{note}\nAn aside.\n```\n\n- ```\n  code in a list\n  ```\n\n" +
+		"#### `messageKey`\n\n#123 fixed the crash.\n\n####\n"
+	want := []blockKind{blockPara, blockList, blockCode, blockTable, blockLinks, blockNote, blockList,
+		blockHeading, blockPara, blockPara}
 	got := blocks(text)
 	if len(got) != len(want) {
 		t.Fatalf("got %d blocks %+v, want %d", len(got), got, len(want))
@@ -462,5 +464,29 @@ func TestComposeSubHeading(t *testing.T) {
 	containsAll(t, text, "#### `messageKey` (String)", "The string key for the 'message'")
 	if strings.Contains(text, "mixin") {
 		t.Errorf("answer %q: want nothing from the mixin block", text)
+	}
+}
+
+// TestComposeSubHeadingOrder: a "####" heading leads the blocks under it
+// and nothing else: the section's opening, above every such heading,
+// stays above it, and a block quoted from under another heading comes
+// with that heading.
+func TestComposeSubHeadingOrder(t *testing.T) {
+	fsys := fstest.MapFS{"api.md": {Data: []byte("# API\n\n## Options\n\nThese options are passed to the constructor.\n\n" +
+		"#### `mixin` (Function)\n\nThe mixin runs for every line.\n\n" +
+		"#### `messageKey` (String)\n\nThe string key for the message in the JSON object.\n\n" +
+		"#### `errorKey` (String)\n\nThe string key for the error in the JSON object.\n\n" +
+		"## Levels\n\nEach level has a number.\n")}}
+	d := docsOf(t, fsys)
+	text, _ := answer(t, d, Query{Question: "string key for the message or the error in the JSON object"})
+	order := []string{"These options are passed", "#### `messageKey` (String)", "The string key for the message",
+		"#### `errorKey` (String)", "The string key for the error"}
+	at := -1
+	for _, want := range order {
+		i := strings.Index(text, want)
+		if i <= at {
+			t.Fatalf("answer %q: want %q in this order", text, order)
+		}
+		at = i
 	}
 }
