@@ -96,8 +96,8 @@ func docsOf(t *testing.T, fsys fs.FS) *Docs {
 	return NewDocs(indexOf(t, fsys))
 }
 
-// containsAll reports each of wants that the answer text lacks.
-func containsAll(t *testing.T, text string, wants ...string) {
+// wantContains reports each of wants that the answer text lacks.
+func wantContains(t *testing.T, text string, wants ...string) {
 	t.Helper()
 	for _, want := range wants {
 		if !strings.Contains(text, want) {
@@ -325,7 +325,7 @@ func TestComposeLongSection(t *testing.T) {
 	}
 
 	text, _ = answer(t, d, Query{Question: "how do i set WithTimeout"})
-	containsAll(t, text, "Set a timeout with this code:", "```go", "// WithTimeout sets the deadline.\nr.Use(WithTimeout(5))", "...", "```")
+	wantContains(t, text, "Set a timeout with this code:", "```go", "// WithTimeout sets the deadline.\nr.Use(WithTimeout(5))", "...", "```")
 	if len(text) > maxAnswerBytes {
 		t.Errorf("answer of %d bytes, want the long code cut to at most %d", len(text), maxAnswerBytes)
 	}
@@ -345,7 +345,7 @@ func TestComposeCodeBudget(t *testing.T) {
 		"Built on top of the tree is the Router interface:\n\n" + code.String() + "\n\n## Other\n\nNothing here.\n")}}
 	d := docsOf(t, fsys)
 	text, _ := answer(t, d, Query{Question: "custom handler for routes that are not found"})
-	containsAll(t, text, "Router interface:", "```go", "NotFound(h Handler)", "...")
+	wantContains(t, text, "Router interface:", "```go", "NotFound(h Handler)", "...")
 	if len(text) > maxAnswerBytes+100 {
 		t.Errorf("answer of %d bytes, want about %d at most", len(text), maxAnswerBytes)
 	}
@@ -412,7 +412,7 @@ For the trusted proxy middleware, the hop count is the number of proxies in fron
 `)}}
 	d := docsOf(t, fsys)
 	text, _ := answer(t, d, Query{Question: "trusted proxy middleware client hop count"})
-	containsAll(t, text, "reads the client address", "the hop count is the number")
+	wantContains(t, text, "reads the client address", "the hop count is the number")
 	if i, j := strings.Index(text, "reads the client"), strings.Index(text, "hop count is"); i > j {
 		t.Errorf("answer %q: want the paragraphs in document order", text)
 	}
@@ -432,7 +432,7 @@ func TestComposeAddsCode(t *testing.T) {
 		"Remarks about bootstrapping go here.\n\n## Tokens\n\nTokens go in the URL.\n")}}
 	d := docsOf(t, fsys)
 	text, _ := answer(t, d, Query{Question: "get credentials from the keyring"})
-	containsAll(t, text, "loads credentials stored in your keyring", "keyring set example.com")
+	wantContains(t, text, "loads credentials stored in your keyring", "keyring set example.com")
 }
 
 // TestComposeNote: an admonition ("```{note}") that holds the question's
@@ -461,7 +461,7 @@ func TestComposeSubHeading(t *testing.T) {
 		"## Levels\n\nEach level has a number.\n")}}
 	d := docsOf(t, fsys)
 	text, _ := answer(t, d, Query{Question: "rename the msg key to message"})
-	containsAll(t, text, "#### `messageKey` (String)", "The string key for the 'message'")
+	wantContains(t, text, "#### `messageKey` (String)", "The string key for the 'message'")
 	if strings.Contains(text, "mixin") {
 		t.Errorf("answer %q: want nothing from the mixin block", text)
 	}

@@ -74,7 +74,8 @@ const minCorrectable = 5
 
 // Relevance threshold. A question gets hits only when
 //   - more than minKnownShare of its content words are known to the index,
-//     a word fixed by typo correction counting correctedShare;
+//     a word fixed by typo correction or stood in for by related words
+//     counting correctedShare;
 //   - the best passage scores at least minScore; and
 //   - some returned passage, with the rest of its section when the
 //     section was cut into several, holds at least minCoverage of the
@@ -128,6 +129,8 @@ type Index struct {
 	siblings [][]int              // per passage, its section's entry in sections; nil when not cut
 	words    map[string]string    // lower-cased word as written -> its term, for typo correction
 	byLen    map[int][]string     // the keys of words grouped by rune count, sorted
+	related  map[string][]string  // term -> the terms grouped with it in relatedWords
+	typed    map[string][]string  // term typed -> the terms of userWords documents use for it
 }
 
 // The fields of a passage, indexes into posting.tf and Index.lens.
@@ -157,6 +160,8 @@ func NewIndex(passages []Passage) *Index {
 		sections: make(map[sectionKey][]int),
 		words:    make(map[string]string),
 		byLen:    make(map[int][]string),
+		related:  groupsOf(relatedWords),
+		typed:    typedOf(userWords),
 	}
 	var total [numFields]float64
 	// term -> the files holding it; passages come file by file, so
@@ -336,8 +341,11 @@ func (ix *Index) parse(text string) query {
 		q.content++
 		if rs := ix.standIns(t.term); len(rs) > 0 {
 			// The documents say it another way: their words stand in
-			// for it, sharing its weight.
-			q.known++
+			// for it, sharing its weight. Like a corrected typo, it is
+			// not quite the question's word, so it counts as known at
+			// correctedShare: stand-ins alone cannot make a question
+			// look covered.
+			q.known += correctedShare
 			for _, r := range rs {
 				q.weights[r] += standInWeight / float64(len(rs))
 			}
@@ -419,7 +427,7 @@ func (ix *Index) phrasal(text string) string {
 // relatedWords).
 func (ix *Index) relatedTerms(term string) []string {
 	var out []string
-	for _, r := range related(term) {
+	for _, r := range ix.related[term] {
 		if ix.postings[r] != nil {
 			out = append(out, r)
 		}
@@ -435,7 +443,7 @@ func (ix *Index) standIns(term string) []string {
 		return rs
 	}
 	var out []string
-	for _, r := range userTerms(term) {
+	for _, r := range ix.typed[term] {
 		if ix.postings[r] != nil {
 			out = append(out, r)
 		}

@@ -68,6 +68,7 @@ func TestSearch(t *testing.T) {
 		{"algoritm", section{"limits.md", "Algorithm"}},                           // deletion in a long word
 		{"algoritms", section{"limits.md", "Algorithm"}},                          // two edits in a long word
 		{"basically redis failure, thanks guys", section{"redis.md", "Failures"}}, // chat filler
+		{"redis cable", section{}},                                                // one typo from filler ("able") is still a word the documents lack
 		{"is it actually possible to limit, thanks", section{"limits.md", "Algorithm"}},
 		{"what's the weather today", section{}},  // off topic
 		{"who won the football game", section{}}, // off topic
@@ -378,8 +379,9 @@ func TestPhrasalVerb(t *testing.T) {
 	turning := index("# Cache\n\n## Turning the cache off\n\nTurn the cache off with --no-cache.\n")
 	failing := index("# Store\n\n## When the store fails\n\nRequests are let through.\n\n" +
 		"## Going further\n\nThe store goes further down the stack.\n")
-	compat := index("# Tool\n\n## Compatibility\n\nThe tool is compatible with Python 3.7 and later.\n\n" +
-		"## Versions\n\nEach release of the tool has a version number, such as 3.7.\n")
+	compat := index("# Tool\n\n## Requirements files\n\nA requirements file lists the packages to install.\n\n" +
+		"## Compatibility\n\nThe tool is compatible with Python 3.7 and with the requirements files of older tools.\n\n" +
+		"## Logs\n\nEach run writes a log.\n\n## Cache\n\nDownloads are kept in a cache.\n\n## Work folder\n\nBuilds happen in a work folder.\n")
 	tests := []struct {
 		name     string
 		ix       *Index
@@ -391,8 +393,7 @@ func TestPhrasalVerb(t *testing.T) {
 		{"verb alone", disabling, "how often does the cache turn over", "Turning pages"},
 		{"only the phrase known", turning, "turn off the cache", "Turning the cache off"},
 		{"goes down", failing, "what happens if the store goes down", "When the store fails"},
-		{"work on", compat, "which python versions does it work on", "Compatibility"},
-		{"work with", compat, "does the tool work with python 3.7", "Compatibility"},
+		{"verb with a literal sense", compat, "how do i work with requirements files", "Requirements files"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -501,6 +502,12 @@ func TestUserWords(t *testing.T) {
 	}{
 		{"documents lack the word", "visitor address", "Client address", clientsOnly},
 		{"documents use the word", "visitor address", "Visitor counter", both},
+	}
+	if w := both.parse("visitor address").weights[termOf("client")]; w != 0 {
+		t.Errorf("weight of client when the documents say visitor: got %v, want 0", w)
+	}
+	if q := clientsOnly.parse("visitor"); q.known != correctedShare {
+		t.Errorf("visitor stood in for by client: counts %v known, want %v", q.known, correctedShare)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

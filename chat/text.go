@@ -3,7 +3,6 @@ package chat
 import (
 	"slices"
 	"strings"
-	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -164,62 +163,61 @@ func isLetters(s string) bool {
 	return s != ""
 }
 
-// stopWords are words too common to say what a question is about, with
-// the filler of a chat ("actually", "straight", "is it possible",
-// "thanks"), which a question typed to a person carries and documents
-// rarely use: unknown to the index, such a word counted as a missing
-// part of the question and could turn it away. Each is between spaces
-// so that a lookup is a substring test.
-const stopWords = " a able about above actually after again against all almost already also always am an and any" +
-	" anybody anyone anything anyway are as at basically be because been before being below between" +
-	" both but by can cannot could did do does doing done during each either else etc even ever" +
-	" every everybody everyone everything exactly explain few for from further get gets getting give" +
-	" gives got guys had happen happens has have having he her here hers hey hi him his how however" +
-	" i if in into is it its itself just know let lets like look looks make makes making many maybe" +
-	" me mean means might more most much must my need neither no nobody nor not nothing now of off" +
-	" ok okay on once one ones only or other others our ours out over own per please possible" +
-	" probably put quite rather really same shall she should simply so some somebody somehow someone" +
-	" something still straight stuff such sure take takes tell than thank thanks that the their" +
-	" theirs them then there these they thing things this those though through thus to too under" +
-	" until up upon us very via want was we well were what whatever when where whether which while" +
-	" who whom whose why will with within without would yes yet you your yours "
+// stopWords are words too common to say what a question is about, each
+// between spaces so that a lookup is a substring test.
+const stopWords = " a about above after again against all almost also always am an and any are as at" +
+	" be because been before being below between both but by can cannot could did do does doing done" +
+	" anybody anyone anything everybody everyone everything explain give gives happen happens know look looks" +
+	" make makes making many mean means need neither nobody nothing put somebody someone something take takes tell want" +
+	" during each either else etc even ever every few for from further get gets getting got had has have" +
+	" having he her here hers him his how however i if in into is it its itself just let lets like me might" +
+	" more most much must my no nor not now of off on once one ones only or other others our ours out over own per" +
+	" please quite rather really same shall she should so some such than that the their theirs them then" +
+	" there these they this those though through thus to too under until up upon us very via was we well" +
+	" were what when where whether which while who whom whose why will with within without would yes yet" +
+	" you your yours "
+
+// fillerWords are the filler of a chat ("actually", "straight", "is it
+// possible", "thanks"), which a question typed to a person carries and
+// documents rarely use. Unknown to the index, such a word counted as a
+// missing part of the question and could turn it away, so it is a stop
+// word. Unlike stopWords, a word one typo away from one of them is not
+// dropped (see nearStopWord): "cable" is not "able", nor "staff" "stuff".
+const fillerWords = " able actually already anyway basically exactly guys hey hi maybe ok okay possible" +
+	" probably simply somehow still straight stuff sure thank thanks thing things whatever "
 
 // contractions are stop words typed without their apostrophe. They are
 // kept apart from stopWords so that a word one letter away ("won",
 // "can") is not dropped as a typo of one.
 const contractions = " aren cant couldnt didnt doesnt dont hasnt havent im isnt ive shouldnt wasnt werent whats wont wouldnt youre "
 
-// isStopWord reports whether w, lower-cased, is a stop word or a
-// contraction: the words of stopWords and contractions, as a switch,
-// which the compiler turns into a binary search (TestStopWords keeps the
-// two in step).
+// isStopWord reports whether w, lower-cased, is a stop word, a
+// contraction or chat filler: the words of stopWords and contractions as
+// a switch, which the compiler turns into a binary search (TestStopWords
+// keeps the two in step), then those of fillerWords.
 func isStopWord(w string) bool {
 	switch w {
-	case "a", "able", "about", "above", "actually", "after", "again", "against", "all", "almost",
-		"already", "also", "always", "am", "an", "and", "any", "anybody", "anyone", "anything", "anyway",
-		"are", "aren", "as", "at", "basically", "be", "because", "been", "before", "being", "below",
-		"between", "both", "but", "by", "can", "cannot", "cant", "could", "couldnt", "did", "didnt",
-		"do", "does", "doesnt", "doing", "done", "dont", "during", "each", "either", "else", "etc",
-		"even", "ever", "every", "everybody", "everyone", "everything", "exactly", "explain", "few",
-		"for", "from", "further", "get", "gets", "getting", "give", "gives", "got", "guys", "had",
-		"happen", "happens", "has", "hasnt", "have", "havent", "having", "he", "her", "here", "hers",
-		"hey", "hi", "him", "his", "how", "however", "i", "if", "im", "in", "into", "is", "isnt", "it",
-		"its", "itself", "ive", "just", "know", "let", "lets", "like", "look", "looks", "make", "makes",
-		"making", "many", "maybe", "me", "mean", "means", "might", "more", "most", "much", "must", "my",
-		"need", "neither", "no", "nobody", "nor", "not", "nothing", "now", "of", "off", "ok", "okay",
-		"on", "once", "one", "ones", "only", "or", "other", "others", "our", "ours", "out", "over",
-		"own", "per", "please", "possible", "probably", "put", "quite", "rather", "really", "same",
-		"shall", "she", "should", "shouldnt", "simply", "so", "some", "somebody", "somehow", "someone",
-		"something", "still", "straight", "stuff", "such", "sure", "take", "takes", "tell", "than",
-		"thank", "thanks", "that", "the", "their", "theirs", "them", "then", "there", "these", "they",
-		"thing", "things", "this", "those", "though", "through", "thus", "to", "too", "under", "until",
-		"up", "upon", "us", "very", "via", "want", "was", "wasnt", "we", "well", "were", "werent",
-		"what", "whatever", "whats", "when", "where", "whether", "which", "while", "who", "whom",
-		"whose", "why", "will", "with", "within", "without", "wont", "would", "wouldnt", "yes", "yet",
-		"you", "your", "youre", "yours":
+	case "a", "about", "above", "after", "again", "against", "all", "almost", "also", "always", "am",
+		"an", "and", "any", "anybody", "anyone", "anything", "are", "aren", "as", "at", "be", "because",
+		"been", "before", "being", "below", "between", "both", "but", "by", "can", "cannot", "cant",
+		"could", "couldnt", "did", "didnt", "do", "does", "doesnt", "doing", "done", "dont", "during",
+		"each", "either", "else", "etc", "even", "ever", "every", "everybody", "everyone", "everything",
+		"explain", "few", "for", "from", "further", "get", "gets", "getting", "give", "gives", "got",
+		"had", "happen", "happens", "has", "hasnt", "have", "havent", "having", "he", "her", "here",
+		"hers", "him", "his", "how", "however", "i", "if", "im", "in", "into", "is", "isnt", "it", "its",
+		"itself", "ive", "just", "know", "let", "lets", "like", "look", "looks", "make", "makes", "making", "many", "me", "mean",
+		"means", "might", "more", "most", "much", "must", "my", "need", "neither", "no", "nobody", "nor",
+		"not", "nothing", "now", "of", "off", "on", "once", "one", "ones", "only", "or", "other", "others", "our", "ours",
+		"out", "over", "own", "per", "please", "put", "quite", "rather", "really", "same", "shall", "she",
+		"should", "shouldnt", "so", "some", "somebody", "someone", "something", "such", "take", "takes",
+		"tell", "than", "that", "the", "their", "theirs", "them", "then", "there", "these", "they", "this",
+		"those", "though", "through", "thus", "to", "too", "under", "until", "up", "upon", "us", "very",
+		"via", "want", "was", "wasnt", "we", "well", "were", "werent", "what", "whats", "when", "where",
+		"whether", "which", "while", "who", "whom", "whose", "why", "will", "with", "within", "without",
+		"wont", "would", "wouldnt", "yes", "yet", "you", "your", "youre", "yours":
 		return true
 	}
-	return false
+	return strings.Contains(fillerWords, " "+w+" ")
 }
 
 // nearStopWord reports whether w is one typo away from a stop word of
@@ -421,59 +419,50 @@ compress compression gzip
 linux unix
 mac macos osx
 algorithm approach technique pattern
-send transmit ship`
+send transmit`
 
 // userWords are words people type for what documentation calls
 // otherwise, one line each: the words typed, a colon, and the words a
 // document may use instead. Unlike relatedWords they only stand in for
 // a word the documents never use (see Index.standIns): where a folder
-// uses both, it means two things by them ("visitor" and "client").
+// uses both, it means two things by them. Each line says the same thing
+// in other words, not a thing that goes with it: "visitor" is a client,
+// while "health" is not a status. A fork adds its own users' words here.
 const userWords = `wipe erase nuke: purge clear remove delete
 visitor visitors: client user
-subdomain subdomains: host hostname domain
-keychain: keyring credential
-sha: hash commit
-mirror: index proxy repository
-cookie cookies: credential credentials
-kill abort: cancel timeout terminate
-hang hangs hanging stuck: timeout
-crash crashes crashed: error panic failure
-os: system platform
-tarball tarballs: sdist source archive
-nest nested nesting: mount subrouter group
-throttle throttling: limit rate
-ban banned: deny block reject
-blacklist denylist blocklist: deny block
+subdomain subdomains: host hostname
+keychain: keyring
+sha: hash
+ship: send transmit
+kill abort: cancel terminate
+crash crashes crashed: panic error failure
+tarball tarballs: archive
+ban banned blacklist denylist blocklist: deny
 whitelist allowlist: allow
 login signin: authentication authenticate
 pw pwd passwd: password
 creds: credential credentials
 perf: performance
-pod pods: instance instances container server
 cron: schedule
-venv virtualenv: virtual environment
-ssl: tls https certificate
+venv: virtualenv
+ssl: tls
 certs: certificate certificates
-dockerfile: docker container image
-healthcheck health: heartbeat ping status
-uptime: heartbeat health monitor
 stats statistics: metrics
-gzip deflate: compress compression encoding
+deflate: compress compression
 retire retired sunset: deprecate deprecated deprecation
 obsolete: deprecated legacy`
 
-// phrasalVerbs are verbs whose particle, a stop word, changes their
-// meaning, one a line: verb, particle, and the one word that means the
-// same.
+// phrasalVerbs are verbs whose particle, most often a stop word, changes
+// their meaning, one a line: verb, particle, and the one word that means
+// the same. A verb with a common literal sense beside the phrasal one
+// stays out: "work with" asks about compatibility in "does it work with
+// python 3" and about use in "how do I work with requirements files".
 const phrasalVerbs = `turn off disable
 switch off disable
 shut off disable
 turn on enable
 switch on enable
 get rid remove
-work on compatible
-work with compatible
-run on compatible
 go down fail
 goes down fail
 went down fail`
@@ -498,18 +487,11 @@ func twoWords(table, a, b string) string {
 	return ""
 }
 
-// related returns the terms of the words grouped with term in
-// relatedWords, term itself left out. The caller must not change the
-// slice.
-func related(term string) []string {
-	return relatedByTerm()[term]
-}
-
-// relatedByTerm maps each term of relatedWords to the terms of the words
-// grouped with it, built once.
-var relatedByTerm = sync.OnceValue(func() map[string][]string {
+// groupsOf maps each term of a table of word groups, one group a line
+// (relatedWords), to the terms of the other words of its groups.
+func groupsOf(table string) map[string][]string {
 	m := make(map[string][]string)
-	for group := range strings.Lines(relatedWords) {
+	for group := range strings.Lines(table) {
 		var terms []string
 		for w := range strings.FieldsSeq(group) {
 			if t := termOf(w); !slices.Contains(terms, t) {
@@ -525,20 +507,14 @@ var relatedByTerm = sync.OnceValue(func() map[string][]string {
 		}
 	}
 	return m
-})
-
-// userTerms returns the terms of the words a document may use for a
-// word typed as term, per userWords, or nil. The caller must not change
-// the slice.
-func userTerms(term string) []string {
-	return userByTerm()[term]
 }
 
-// userByTerm maps the term of each typed word of userWords to the terms
-// of the document words on its line, built once.
-var userByTerm = sync.OnceValue(func() map[string][]string {
+// typedOf maps the term of each typed word of a table of "typed words:
+// document words" lines (userWords) to the terms of the document words
+// on its line.
+func typedOf(table string) map[string][]string {
 	m := make(map[string][]string)
-	for line := range strings.Lines(userWords) {
+	for line := range strings.Lines(table) {
 		typed, docs, _ := strings.Cut(line, ":")
 		for w := range strings.FieldsSeq(typed) {
 			t := termOf(w)
@@ -550,7 +526,7 @@ var userByTerm = sync.OnceValue(func() map[string][]string {
 		}
 	}
 	return m
-})
+}
 
 // undouble turns "runn" (from "running") into "run", but keeps the double
 // l, s and z of "install", "pass" and "buzz".

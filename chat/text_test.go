@@ -98,7 +98,7 @@ func TestEditDistance(t *testing.T) {
 }
 
 func TestStopWords(t *testing.T) {
-	for _, list := range []string{stopWords, contractions} {
+	for _, list := range []string{stopWords, contractions, fillerWords} {
 		for w := range strings.FieldsSeq(list) {
 			if !isStopWord(w) {
 				t.Errorf("isStopWord(%q): got false, want true", w)
@@ -108,6 +108,32 @@ func TestStopWords(t *testing.T) {
 	for _, w := range []string{"", "redis", "limit", "won", "a b"} {
 		if isStopWord(w) {
 			t.Errorf("isStopWord(%q): got true, want false", w)
+		}
+	}
+}
+
+// TestUserWordsTable: every line of userWords is "typed words: document
+// words", lower case, and a typed word is neither a stop word nor in
+// relatedWords, where it would never be looked up.
+func TestUserWordsTable(t *testing.T) {
+	related := groupsOf(relatedWords)
+	for line := range strings.Lines(userWords) {
+		line = strings.TrimSpace(line)
+		typed, docs, ok := strings.Cut(line, ":")
+		if !ok || strings.Count(line, ":") != 1 || strings.TrimSpace(typed) == "" || strings.TrimSpace(docs) == "" {
+			t.Errorf("line %q: want typed words, one colon, document words", line)
+			continue
+		}
+		if line != strings.ToLower(line) {
+			t.Errorf("line %q: want lower case", line)
+		}
+		for w := range strings.FieldsSeq(typed) {
+			if isStopWord(w) {
+				t.Errorf("line %q: typed word %q is a stop word, never looked up", line, w)
+			}
+			if related[termOf(w)] != nil {
+				t.Errorf("line %q: typed word %q is in relatedWords, which is looked up first", line, w)
+			}
 		}
 	}
 }
