@@ -192,9 +192,9 @@ const fillerWords = " able actually already anyway basically exactly guys hey hi
 const contractions = " aren cant couldnt didnt doesnt dont hasnt havent im isnt ive shouldnt wasnt werent whats wont wouldnt youre "
 
 // isStopWord reports whether w, lower-cased, is a stop word, a
-// contraction or chat filler: the words of stopWords and contractions as
-// a switch, which the compiler turns into a binary search (TestStopWords
-// keeps the two in step), then those of fillerWords.
+// contraction or chat filler: the words of stopWords and contractions,
+// then those of fillerWords, as switches, which the compiler turns into
+// binary searches (TestStopWords keeps them in step with the lists).
 func isStopWord(w string) bool {
 	switch w {
 	case "a", "about", "above", "after", "again", "against", "all", "almost", "also", "always", "am",
@@ -217,7 +217,13 @@ func isStopWord(w string) bool {
 		"wont", "would", "wouldnt", "yes", "yet", "you", "your", "youre", "yours":
 		return true
 	}
-	return strings.Contains(fillerWords, " "+w+" ")
+	switch w {
+	case "able", "actually", "already", "anyway", "basically", "exactly", "guys", "hey", "hi", "maybe",
+		"ok", "okay", "possible", "probably", "simply", "somehow", "still", "straight", "stuff", "sure",
+		"thank", "thanks", "thing", "things", "whatever":
+		return true
+	}
+	return false
 }
 
 // nearStopWord reports whether w is one typo away from a stop word of
