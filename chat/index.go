@@ -160,8 +160,8 @@ func NewIndex(passages []Passage) *Index {
 		sections: make(map[sectionKey][]int),
 		words:    make(map[string]string),
 		byLen:    make(map[int][]string),
-		related:  groupsOf(relatedWords),
-		typed:    typedOf(userWords),
+		related:  wordTable(relatedWords),
+		typed:    wordTable(userWords),
 	}
 	var total [numFields]float64
 	// term -> the files holding it; passages come file by file, so
@@ -426,13 +426,7 @@ func (ix *Index) phrasal(text string) string {
 // relatedTerms returns the terms of the index related to term (see
 // relatedWords).
 func (ix *Index) relatedTerms(term string) []string {
-	var out []string
-	for _, r := range ix.related[term] {
-		if ix.postings[r] != nil {
-			out = append(out, r)
-		}
-	}
-	return out
+	return ix.held(ix.related[term])
 }
 
 // standIns returns the terms of the index that stand in for term, a word
@@ -442,10 +436,15 @@ func (ix *Index) standIns(term string) []string {
 	if rs := ix.relatedTerms(term); len(rs) > 0 {
 		return rs
 	}
+	return ix.held(ix.typed[term])
+}
+
+// held returns those of terms that the index holds.
+func (ix *Index) held(terms []string) []string {
 	var out []string
-	for _, r := range ix.typed[term] {
-		if ix.postings[r] != nil {
-			out = append(out, r)
+	for _, t := range terms {
+		if ix.postings[t] != nil {
+			out = append(out, t)
 		}
 	}
 	return out

@@ -493,38 +493,21 @@ func twoWords(table, a, b string) string {
 	return ""
 }
 
-// groupsOf maps each term of a table of word groups, one group a line
-// (relatedWords), to the terms of the other words of its groups.
-func groupsOf(table string) map[string][]string {
-	m := make(map[string][]string)
-	for group := range strings.Lines(table) {
-		var terms []string
-		for w := range strings.FieldsSeq(group) {
-			if t := termOf(w); !slices.Contains(terms, t) {
-				terms = append(terms, t)
-			}
-		}
-		for _, t := range terms {
-			for _, u := range terms {
-				if u != t && !slices.Contains(m[t], u) {
-					m[t] = append(m[t], u)
-				}
-			}
-		}
-	}
-	return m
-}
-
-// typedOf maps the term of each typed word of a table of "typed words:
-// document words" lines (userWords) to the terms of the document words
-// on its line.
-func typedOf(table string) map[string][]string {
+// wordTable maps the term of each word a table's line starts from to the
+// terms of the words it may stand for. A line "typed: document words"
+// (userWords) maps each typed word to the document words; a line without
+// a colon is a group (relatedWords), each of whose words maps to the
+// others.
+func wordTable(table string) map[string][]string {
 	m := make(map[string][]string)
 	for line := range strings.Lines(table) {
-		typed, docs, _ := strings.Cut(line, ":")
-		for w := range strings.FieldsSeq(typed) {
+		from, to, ok := strings.Cut(line, ":")
+		if !ok {
+			to = from
+		}
+		for w := range strings.FieldsSeq(from) {
 			t := termOf(w)
-			for d := range strings.FieldsSeq(docs) {
+			for d := range strings.FieldsSeq(to) {
 				if u := termOf(d); u != t && !slices.Contains(m[t], u) {
 					m[t] = append(m[t], u)
 				}

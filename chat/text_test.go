@@ -116,7 +116,7 @@ func TestStopWords(t *testing.T) {
 // words", lower case, and a typed word is neither a stop word nor in
 // relatedWords, where it would never be looked up.
 func TestUserWordsTable(t *testing.T) {
-	related := groupsOf(relatedWords)
+	related := wordTable(relatedWords)
 	for line := range strings.Lines(userWords) {
 		line = strings.TrimSpace(line)
 		typed, docs, ok := strings.Cut(line, ":")
