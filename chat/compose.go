@@ -300,24 +300,27 @@ func compose(ix *Index, question string, hits []Hit, terms map[string]float64) s
 	} else if bs[u.main].kind == blockPara && best+1 < len(us) && us[best+1].from == u.to+1 && us[best+1].main != us[best+1].from {
 		u.to = us[best+1].to
 	}
-	// The answer is u, and what is quoted with it, in document order.
+	// The answer is u, and what is quoted with it, in document order,
+	// each while the answer stays within maxAnswerBytes.
 	pieces := []piece{{u, render(bs, u, terms, ix)}}
 	size := len(pieces[0].text)
-	fits := func(text string) bool { return size+len(text) <= maxAnswerBytes }
-	if add := secondUnit(us, scores, best, u); add >= 0 && !overview {
-		// A close second holds what the first may lack: quote both
-		// when they fit.
-		if more := render(bs, us[add], terms, ix); fits(more) {
-			pieces = append(pieces, piece{us[add], more})
-			size += len(more)
+	quote := func(x unit, text string) {
+		if size+len(text) <= maxAnswerBytes {
+			pieces = append(pieces, piece{x, text})
+			size += len(text)
 		}
 	}
-	if c := codeUnit(bs, us, scores, u); c >= 0 && !overview && !slices.ContainsFunc(pieces, piece.hasCode) {
+	if !overview {
+		// A close second holds what the first may lack.
+		if add := bestOutside(us, scores, u, func(i int) bool { return scores[i] >= secondShare*scores[best] }); add >= 0 {
+			quote(us[add], render(bs, us[add], terms, ix))
+		}
 		// Prose that says what to do is more use with the command that
-		// does it: the section's best matching code, when it fits.
-		if more := render(bs, us[c], terms, ix); fits(more) {
-			pieces = append(pieces, piece{us[c], more})
-			size += len(more)
+		// does it: the section's best matching code.
+		if !slices.ContainsFunc(pieces, piece.hasCode) {
+			if c := bestOutside(us, scores, u, func(i int) bool { return bs[us[i].main].kind == blockCode }); c >= 0 {
+				quote(us[c], render(bs, us[c], terms, ix))
+			}
 		}
 	}
 	if first := us[0]; !overview && u.from > first.to && bs[first.from].kind == blockPara && heads[first.from] < 0 {
@@ -325,9 +328,9 @@ func compose(ix *Index, question string, hits []Hit, terms map[string]float64) s
 		// code a paragraph leads into, says what the rest is about;
 		// text under a "####" heading is no opening but a subject of
 		// its own.
-		if open := render(bs, first, terms, ix); len(open) <= openingLead && fits(open) &&
+		if open := render(bs, first, terms, ix); len(open) <= openingLead &&
 			!slices.ContainsFunc(pieces, func(p piece) bool { return strings.Contains(p.text, open) }) {
-			pieces = append(pieces, piece{first, open})
+			quote(first, open)
 		}
 	}
 	text = join(bs, heads, pieces)
@@ -382,27 +385,12 @@ func join(bs []block, heads []int, pieces []piece) string {
 	return strings.Join(parts, "\n\n")
 }
 
-// secondUnit returns the unit, outside the blocks of u, that scores at
-// least secondShare of the best unit's score, the highest such, or -1.
-func secondUnit(us []unit, scores []float64, best int, u unit) int {
+// bestOutside returns the unit, outside the blocks of u, with the
+// highest non-zero score among those ok accepts, or -1.
+func bestOutside(us []unit, scores []float64, u unit, ok func(i int) bool) int {
 	add := -1
 	for i, o := range us {
-		if i == best || o.to >= u.from && o.from <= u.to || scores[i] < secondShare*scores[best] || scores[i] == 0 {
-			continue
-		}
-		if add < 0 || scores[i] > scores[add] {
-			add = i
-		}
-	}
-	return add
-}
-
-// codeUnit returns the unit of code, outside the blocks of u, with the
-// highest non-zero score, or -1.
-func codeUnit(bs []block, us []unit, scores []float64, u unit) int {
-	add := -1
-	for i, o := range us {
-		if bs[o.main].kind != blockCode || o.to >= u.from && o.from <= u.to || scores[i] == 0 {
+		if o.to >= u.from && o.from <= u.to || scores[i] == 0 || !ok(i) {
 			continue
 		}
 		if add < 0 || scores[i] > scores[add] {
