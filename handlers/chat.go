@@ -241,7 +241,7 @@ func (a *answer) stream() {
 			return err
 		}
 		written += int64(len(b))
-		if a.reply.Whole && l.Type != "done" && l.Type != "error" {
+		if a.reply.Whole && !ends {
 			// Sent with the last line (chat.Reply.Whole); a long answer
 			// still leaves in pieces as the server's buffer fills.
 			return nil
