@@ -3,6 +3,7 @@ package chat
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -128,4 +129,57 @@ func BenchmarkIndex10MB(b *testing.B) {
 	}
 	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "heap-MB")
 	b.ReportMetric(float64(len(ix.passages)), "passages")
+}
+
+// foreignCorpus returns the three foreign corpora of testdata (chi, pip,
+// pino: documents written by others) copied into as many folders as make
+// about total bytes, and the development questions asked of them.
+func foreignCorpus(tb testing.TB, total int) (fstest.MapFS, []string) {
+	tb.Helper()
+	fsys := fstest.MapFS{}
+	size := 0
+	for n := 0; size < total; n++ {
+		for _, name := range []string{"chi", "pip", "pino"} {
+			dir := "testdata/" + name + "/docs"
+			entries, err := os.ReadDir(dir)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			for _, e := range entries {
+				data, err := os.ReadFile(dir + "/" + e.Name())
+				if err != nil {
+					tb.Fatal(err)
+				}
+				fsys[fmt.Sprintf("copy%02d/%s/%s", n, name, e.Name())] = &fstest.MapFile{Data: data}
+				size += len(data)
+			}
+		}
+	}
+	var questions []string
+	for _, cases := range [][]qualityCase{chiDev, pipDev, pinoDev} {
+		for _, c := range cases {
+			questions = append(questions, c.question)
+		}
+	}
+	return fsys, questions
+}
+
+// BenchmarkAnswerForeign10MB times one whole answer, as BenchmarkAnswer
+// does, over a 10 MB folder of documents written by others (the foreign
+// corpora, copied), asking their development questions in turn.
+func BenchmarkAnswerForeign10MB(b *testing.B) {
+	fsys, questions := foreignCorpus(b, 10<<20)
+	d := docsOf(b, fsys)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		r, err := d.Answer(b.Context(), Query{Question: questions[i%len(questions)]})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, err := range r.Tokens {
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
 }

@@ -91,7 +91,7 @@ func acmeDocs(t *testing.T) *Docs {
 }
 
 // docsOf is the docs engine over fsys, as the app builds it.
-func docsOf(t *testing.T, fsys fs.FS) *Docs {
+func docsOf(t testing.TB, fsys fs.FS) *Docs {
 	t.Helper()
 	return NewDocs(indexOf(t, fsys))
 }

@@ -544,31 +544,31 @@ func (ix *Index) search(q query, k int) []Hit {
 	total := q.unknown * unknownWeight * ix.idf1()
 	fieldWeight := [numFields]float64{bodyWeight, headWeight, titleWeight}
 	fieldB := [numFields]float64{bodyB, headB, titleB}
-	// One map lookup per posting: at[doc] indexes accs, which holds
-	// everything summed for a passage.
+	// at[doc] is one more than the index in accs of what is summed for
+	// passage doc, 0 for none yet: a slice the size of the index, as a
+	// map lookup per posting costs more on a large folder.
 	type acc struct {
 		doc            int
 		score, matched float64 // BM25F score; idf mass of the question's words found
 		found          uint64  // bit i: the question's word sorted[i] is in the passage
 		section        uint64  // found, over every passage of the passage's section when it was cut
 	}
-	at := make(map[int]int)
+	at := make([]int32, len(ix.passages))
 	var accs []acc
 	// Sorted terms add up the same way every time, so equal passages tie exactly.
 	sorted := slices.Sorted(maps.Keys(q.weights))
+	mass := ix.masses(q)
 	for i, term := range sorted {
 		w, idf := q.weights[term], ix.idf(term)
 		if !q.wholes[term] {
 			total += w * idf
 		}
 		for _, p := range ix.postings[term] {
-			j, ok := at[p.doc]
-			if !ok {
-				j = len(accs)
-				at[p.doc] = j
+			if at[p.doc] == 0 {
 				accs = append(accs, acc{doc: p.doc})
+				at[p.doc] = int32(len(accs))
 			}
-			a := &accs[j]
+			a := &accs[at[p.doc]-1]
 			var tf float64
 			for f := range numFields {
 				norm := 1 - fieldB[f] + fieldB[f]*ix.lens[p.doc][f]/ix.avgLen[f]
@@ -587,20 +587,20 @@ func (ix *Index) search(q query, k int) []Hit {
 		}
 	}
 	found := func(doc int) uint64 {
-		if j, ok := at[doc]; ok {
-			return accs[j].found
+		if j := at[doc]; j > 0 {
+			return accs[j-1].found
 		}
 		return 0
 	}
 	var top float64
 	for j := range accs {
 		a := &accs[j]
-		a.score += ix.headingMatch(a.doc, q)
+		a.score += ix.headingMatch(a.doc, mass)
 		a.section = a.found
 		for _, d := range ix.siblings[a.doc] {
 			a.section |= found(d)
 		}
-		a.score += ix.siblingMatch(q, sorted, a.section&^a.found)
+		a.score += siblingMatch(mass, sorted, a.section&^a.found)
 		if q.file != "" && ix.passages[a.doc].Name == q.file {
 			a.score *= fileContextBoost
 		}
@@ -622,7 +622,7 @@ func (ix *Index) search(q query, k int) []Hit {
 			if len(ix.siblings[a.doc]) > 0 {
 				// A section cut in two covers the question as a whole:
 				// its words may fall on both sides of the cut.
-				matched = max(matched, ix.foundMass(q, sorted, a.section))
+				matched = max(matched, foundMass(q, mass, sorted, a.section))
 			}
 			bestMatched = max(bestMatched, matched)
 		}
@@ -655,17 +655,27 @@ func (ix *Index) search(q query, k int) []Hit {
 	return hits
 }
 
-// foundMass is the idf mass of the terms of q, sorted as terms, whose
-// bits are set in found, whole identifiers left out, as the coverage of
-// the relevance threshold counts it.
-func (ix *Index) foundMass(q query, terms []string, found uint64) float64 {
-	var mass float64
+// foundMass is the mass (see masses) of the terms of q, sorted as terms,
+// whose bits are set in found, whole identifiers left out, as the
+// coverage of the relevance threshold counts it.
+func foundMass(q query, mass map[string]float64, terms []string, found uint64) float64 {
+	var sum float64
 	for i, term := range terms {
 		if i < 64 && found&(1<<i) != 0 && !q.wholes[term] {
-			mass += q.weights[term] * ix.idf(term)
+			sum += mass[term]
 		}
 	}
-	return mass
+	return sum
+}
+
+// masses returns the weight times the idf of each of q's terms: what
+// finding it is worth, worked out once per search.
+func (ix *Index) masses(q query) map[string]float64 {
+	m := make(map[string]float64, len(q.weights))
+	for term, w := range q.weights {
+		m[term] = w * ix.idf(term)
+	}
+	return m
 }
 
 // holdsAny reports whether passage doc holds one of terms. Postings are
@@ -682,23 +692,23 @@ func (ix *Index) holdsAny(doc int, terms map[string]bool) bool {
 // headingMatch is the bonus of a passage whose own heading the question
 // names in full, as "upgrade pip" names "Upgrading pip": such a section
 // is about the question, whatever else its body says.
-func (ix *Index) headingMatch(doc int, q query) float64 {
+func (ix *Index) headingMatch(doc int, mass map[string]float64) float64 {
 	head := ix.heads[doc]
 	if len(head) == 0 {
 		return 0
 	}
-	var mass float64
+	var sum float64
 	for _, term := range head {
-		w, ok := q.weights[term]
+		m, ok := mass[term]
 		if !ok {
 			if _, everywhere := ix.damping[term]; everywhere {
 				continue // the product's name, as in "Upgrading pip"
 			}
 			return 0
 		}
-		mass += w * ix.idf(term)
+		sum += m
 	}
-	return headingFullBonus * mass
+	return headingFullBonus * sum
 }
 
 // siblingMatch is the bonus of a passage cut from a long section for the
@@ -708,11 +718,11 @@ func (ix *Index) headingMatch(doc int, q query) float64 {
 // fewer of them.
 // terms are the question's terms, sorted; others the bit set of those
 // the other passages of the section hold and this one does not.
-func (ix *Index) siblingMatch(q query, terms []string, others uint64) float64 {
+func siblingMatch(mass map[string]float64, terms []string, others uint64) float64 {
 	var bonus float64
 	for i, term := range terms {
 		if i < 64 && others&(1<<i) != 0 {
-			bonus += siblingShare * q.weights[term] * ix.idf(term)
+			bonus += siblingShare * mass[term]
 		}
 	}
 	return bonus

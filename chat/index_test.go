@@ -424,7 +424,7 @@ func TestHeadingMatchProductName(t *testing.T) {
 	ix := NewIndex(passages)
 	q := ix.parse("use a different config file with an environment variable")
 	for i, p := range ix.passages {
-		got := ix.headingMatch(i, q)
+		got := ix.headingMatch(i, ix.masses(q))
 		switch p.Heading {
 		case "`PIP_CONFIG_FILE`":
 			if got == 0 {
