@@ -39,17 +39,21 @@ const (
 	smartdocs = "github.com/smartdocs-go/smartdocs"
 )
 
-// barechiRun is bare chi's binary with flags (bench/barechi): -allowed on
-// the allowed path, and the extra flags on the rejected one.
-func barechiRun(extra ...string) func(d deps, port int) ([]string, []string) {
+// barechiRun is bare chi's binary (bench/barechi): -allowed on the
+// allowed path; on the rejected one, with app429 the shipped app's 429
+// (-response, the file prepareBinaries captured it to) and, when
+// timeouts is not "", the app's server timeouts (-timeouts).
+func barechiRun(app429 bool, timeouts string) func(d deps, port int) ([]string, []string) {
 	return func(d deps, port int) ([]string, []string) {
 		args := []string{"-port", strconv.Itoa(port)}
 		if d.path == allowed {
 			return append(args, "-allowed"), nil
 		}
-		for _, a := range extra {
-			// The shipped app's 429, captured by prepareBinaries.
-			args = append(args, strings.ReplaceAll(a, "{response}", d.response))
+		if app429 {
+			args = append(args, "-response", d.response)
+		}
+		if timeouts != "" {
+			args = append(args, "-timeouts", timeouts)
 		}
 		return args, nil
 	}

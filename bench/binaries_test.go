@@ -87,7 +87,7 @@ func TestBinaryVariants(t *testing.T) {
 		t.Fatal(err)
 	}
 	// With a short header timeout, so that -timeouts shows too.
-	args, _ := barechiRun("-response", "{response}", "-timeouts", "300ms,1s,1s,1s")(deps{path: rejected, response: response}, port)
+	args, _ := barechiRun(true, "300ms,1s,1s,1s")(deps{path: rejected, response: response}, port)
 	cmd := exec.Command(programs[barechi], args...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

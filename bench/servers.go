@@ -135,9 +135,9 @@ var variants = []variant{
 	{name: "ours-redis-2-layers", redis: true, build: oursRedis(true)},
 	{name: "app-memory", whole: true, build: appVariant(false)},
 	{name: "app-redis", redis: true, whole: true, build: appVariant(true)},
-	{name: "binary-bare-chi", bin: &binary{pkg: barechi, start: barechiRun()}},
-	{name: "binary-bare-chi-429", rejectedOnly: true, bin: &binary{pkg: barechi, start: barechiRun("-response", "{response}")}},
-	{name: "binary-bare-chi-429-server", rejectedOnly: true, bin: &binary{pkg: barechi, start: barechiRun("-response", "{response}", "-timeouts", appTimeouts())}},
+	{name: "binary-bare-chi", bin: &binary{pkg: barechi, start: barechiRun(false, "")}},
+	{name: "binary-bare-chi-429", rejectedOnly: true, bin: &binary{pkg: barechi, start: barechiRun(true, "")}},
+	{name: "binary-bare-chi-429-server", rejectedOnly: true, bin: &binary{pkg: barechi, start: barechiRun(true, appTimeouts())}},
 	{name: "binary-app-memory", whole: true, bin: &binary{pkg: smartdocs, start: smartdocsRun(false)}},
 	{name: "binary-app-redis", redis: true, whole: true, bin: &binary{pkg: smartdocs, start: smartdocsRun(true)}},
 	{name: "httprate-memory", build: func(ctx context.Context, d deps) (http.Handler, func(), func() redisStats, error) {
